@@ -1,0 +1,1 @@
+"""dqplatform: a data-quality platform with a FastAPI controlplane and a PySpark dataplane."""

@@ -1,0 +1,17 @@
+"""The `dqp` command: one sub-app per command group."""
+
+from __future__ import annotations
+
+import typer
+
+from dqplatform.cli import serve, tokens, users
+
+app = typer.Typer(
+    name="dqp",
+    help="dqplatform: data-quality platform (controlplane, dataplane and admin tools).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(users.app, name="user")
+app.add_typer(tokens.app, name="token")
+app.command("controlplane")(serve.controlplane)

@@ -1,0 +1,76 @@
+"""create_app(settings): the controlplane FastAPI application and its lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy.orm import sessionmaker
+
+from dqplatform.controlplane.auth.authenticator import Authenticator
+from dqplatform.controlplane.auth.directory import UserDirectory
+from dqplatform.controlplane.db.engine import create_db_engine
+from dqplatform.controlplane.db.migrate import upgrade_database
+from dqplatform.controlplane.errors import install_error_handlers
+from dqplatform.controlplane.platform.endpoints import router as platform_router
+from dqplatform.controlplane.platform.info import platform_info
+from dqplatform.settings import Settings, load_settings
+
+logger = logging.getLogger(__name__)
+
+API_PREFIX = "/api"
+
+
+def _include_routers(app: FastAPI) -> None:
+    """Every domain's router, mounted under /api."""
+    routers: list[APIRouter] = [platform_router]
+    for router in routers:
+        app.include_router(router, prefix=API_PREFIX)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_db_engine(settings)
+        await asyncio.to_thread(upgrade_database, engine)
+        session_factory = sessionmaker(engine, expire_on_commit=False)
+        directory = UserDirectory(session_factory, settings.auth_cache_seconds)
+        await asyncio.to_thread(directory.reload)
+        app.state.settings = settings
+        app.state.engine = engine
+        app.state.session_factory = session_factory
+        app.state.users = directory
+        app.state.authenticator = Authenticator(settings.signing_secret, directory)
+        app.state.platform_info_json = platform_info(settings).model_dump_json().encode()
+        refresher = asyncio.create_task(directory.keep_fresh(), name="user-directory")
+        try:
+            yield
+        finally:
+            refresher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await refresher
+            engine.dispose()
+
+    app = FastAPI(
+        title="dqplatform",
+        summary="Data quality platform: controlplane API.",
+        version=_version(),
+        lifespan=lifespan,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+    )
+    install_error_handlers(app)
+    _include_routers(app)
+    return app
+
+
+def _version() -> str:
+    from dqplatform.build_info import build_info
+
+    return build_info().platform_version

@@ -1,0 +1,22 @@
+"""The user roles and their order: Member < Manager < Admin."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    MEMBER = "member"
+    MANAGER = "manager"
+    ADMIN = "admin"
+
+    @property
+    def level(self) -> int:
+        return _LEVELS[self]
+
+    def allows(self, required: Role) -> bool:
+        """A higher role may do everything a lower one may."""
+        return self.level >= required.level
+
+
+_LEVELS = {Role.MEMBER: 1, Role.MANAGER: 2, Role.ADMIN: 3}

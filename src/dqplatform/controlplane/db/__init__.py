@@ -1,0 +1,1 @@
+"""The controlplane database: engine, models base, sessions and migrations."""

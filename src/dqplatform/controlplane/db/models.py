@@ -1,0 +1,7 @@
+"""Imports every model so that the metadata Alembic sees is complete."""
+
+from dqplatform.controlplane.admin.models import RestartRequest
+from dqplatform.controlplane.db.base import Base
+from dqplatform.controlplane.users.models import User
+
+__all__ = ["Base", "RestartRequest", "User"]

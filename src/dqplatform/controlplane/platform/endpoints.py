@@ -1,0 +1,23 @@
+"""GET /api (platform info) and GET /api/health (liveness)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from dqplatform.controlplane.auth.dependencies import RequireMember
+from dqplatform.controlplane.platform.schemas import PlatformInfo
+
+router = APIRouter(tags=["platform"])
+
+
+@router.get("", response_model=PlatformInfo, summary="Get platform info")
+async def get_platform_info(request: Request, _: RequireMember) -> Response:
+    """The platform version, cloud provider, engine type, deployment size and token lifetime."""
+    # Serialised once at start: the body never changes while the process runs.
+    return Response(request.app.state.platform_info_json, media_type="application/json")
+
+
+@router.get("/health", status_code=204, summary="Liveness probe")
+async def health() -> Response:
+    """Public liveness probe: answers 204 without touching the database, broker or dataplane."""
+    return Response(status_code=204)

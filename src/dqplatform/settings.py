@@ -1,0 +1,190 @@
+"""The platform's one settings object, read from `DQP_*` environment variables."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Platform = Literal["aws", "gcp", "azure", "local"]
+Engine = Literal["kubernetes", "databricks", "local"]
+Size = Literal["small", "medium", "large", "xlarge"]
+
+# The Helm chart of the platform we follow derives the deployment size from the
+# dataplane driver's cores.
+_SIZE_BY_MAX_CORES: tuple[tuple[int, str], ...] = (
+    (4, "small"),
+    (8, "medium"),
+    (16, "large"),
+    (32, "xlarge"),
+)
+
+
+def size_for_cores(cores: int) -> str:
+    """Deployment size for a driver with `cores` cores, as the platform's chart derives it."""
+    for max_cores, size in _SIZE_BY_MAX_CORES:
+        if 1 <= cores <= max_cores:
+            return size
+    return "unspecified"
+
+
+class Settings(BaseSettings):
+    """Every knob of the platform. Each field is `DQP_<NAME>` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="DQP_", extra="ignore", frozen=True)
+
+    data_dir: Path = Field(
+        default=Path(".dqp"),
+        description="Directory for the embedded database, the generated secrets and the "
+        "embedded broker's messages.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the controlplane database. Default: a SQLite file "
+        "in the data dir. PostgreSQL: postgresql+psycopg://user:pass@host:5432/db.",
+    )
+    broker_url: str | None = Field(
+        default=None,
+        description="kombu URL of the message broker. Default: the broker-free "
+        "filesystem:// transport under the data dir. RabbitMQ: amqp://user:pass@host:5672//.",
+    )
+    jwt_secret: SecretStr | None = Field(
+        default=None,
+        description="HMAC secret that signs tokens. Default: generated once and kept in "
+        "<data dir>/jwt_secret with mode 0600.",
+    )
+    jwt_ttl_seconds: int = Field(
+        default=3600, ge=60, le=30 * 24 * 3600, description="Lifetime of session tokens."
+    )
+    platform: Platform = Field(default="local", description="Cloud provider reported by GET /api.")
+    engine: Engine = Field(default="local", description="Compute engine reported by GET /api.")
+    size: Size | None = Field(
+        default=None,
+        description="Deployment size reported by GET /api. Default: derived from "
+        "DQP_DRIVER_CORES (1-4 small, 5-8 medium, 9-16 large, 17-32 xlarge).",
+    )
+    driver_cores: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=1,
+        description="Cores of the dataplane driver, used to derive the size. Default: "
+        "this machine's cores.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address the controlplane listens on.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port of the controlplane.")
+    workers: int = Field(
+        default=1, ge=1, le=64, description="Controlplane server worker processes."
+    )
+    auth_cache_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=300,
+        description="How often the controlplane reloads users (and so how soon a deleted "
+        "user or changed role takes effect).",
+    )
+    spark_master: str = Field(default="local[*]", description="Spark master of the dataplane.")
+    spark_driver_memory: str = Field(
+        default="1g", pattern=r"^\d+[kmgt]?$", description="spark.driver.memory of the dataplane."
+    )
+    thread_pool_parallelism: int = Field(
+        default=4, ge=1, le=256, description="Operations the dataplane runs at once."
+    )
+    max_dataframe_size_mb: int = Field(
+        default=2048, ge=1, description="Largest dataframe an operation may load, in MB."
+    )
+    shutdown_grace_seconds: float = Field(
+        default=60.0, gt=0, le=3600, description="Time the dataplane has to drain and exit."
+    )
+    probe_timeout_seconds: float = Field(
+        default=2.0, gt=0, le=60, description="Deadline of each GET /api/status check."
+    )
+    status_cache_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        le=60,
+        description="Age under which a dataplane probe result is reused by later status calls.",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Log level of both planes."
+    )
+
+    @field_validator("broker_url", "database_url")
+    @classmethod
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            return None
+        return value
+
+    @field_validator("broker_url")
+    @classmethod
+    def _known_broker(cls, value: str | None) -> str | None:
+        if value is not None and value.split("://", 1)[0] not in {
+            "amqp",
+            "pyamqp",
+            "filesystem",
+            "memory",
+        }:
+            raise ValueError("must start with amqp://, filesystem:// or memory://")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("must be a sqlite:// or postgresql+psycopg:// URL")
+        return value
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'dqp.db').resolve()}"
+
+    @cached_property
+    def resolved_broker_url(self) -> str:
+        return self.broker_url or "filesystem://"
+
+    @property
+    def broker_folder(self) -> Path:
+        """Where the embedded filesystem broker keeps its messages."""
+        return (self.data_dir / "broker").resolve()
+
+    @property
+    def deployment_size(self) -> str:
+        return self.size or size_for_cores(self.driver_cores)
+
+    @cached_property
+    def signing_secret(self) -> str:
+        if self.jwt_secret is not None:
+            return self.jwt_secret.get_secret_value()
+        return _read_or_create_secret(self.data_dir / "jwt_secret")
+
+
+def _read_or_create_secret(path: Path) -> str:
+    """Return the secret in `path`, creating it (mode 0600) on first use."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+class SettingsError(Exception):
+    """A setting has an invalid value; the message names the variable."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, turning a validation error into one line naming the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "?"
+        raise SettingsError(f"invalid setting DQP_{field.upper()}: {first['msg']}") from None
