@@ -1,0 +1,60 @@
+"""Fixtures shared by every suite: settings in a temporary data dir, databases, an API client."""
+
+from __future__ import annotations
+
+import os
+import uuid
+import warnings
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from dqplatform.settings import Settings
+
+warnings.filterwarnings("ignore", message=".*httpx2.*")
+
+# The machine's PostgreSQL (trust auth). Tests create and drop a database of their own in it.
+POSTGRES_ADMIN_URL = os.environ.get(
+    "DQP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+RABBITMQ_URL = os.environ.get("DQP_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
+
+SettingsFactory = Callable[..., Settings]
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> SettingsFactory:
+    """Settings isolated in a temporary data dir, with any field overridden."""
+
+    def factory(**overrides: object) -> Settings:
+        values: dict[str, object] = {"data_dir": tmp_path / "data"}
+        values.update(overrides)
+        return Settings(**values)  # type: ignore[arg-type]
+
+    return factory
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database, dropped afterwards."""
+    name = f"dqp_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each database backend we support, in turn: an empty SQLite file, then PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'test.db'}"
+    return str(request.getfixturevalue("postgres_url"))
