@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from dqplatform.cli import serve, tokens, users
+from dqplatform.cli import planes, serve, tokens, users
 
 app = typer.Typer(
     name="dqp",
@@ -15,3 +15,8 @@ app = typer.Typer(
 app.add_typer(users.app, name="user")
 app.add_typer(tokens.app, name="token")
 app.command("controlplane")(serve.controlplane)
+app.command("dataplane")(planes.dataplane)
+app.command("up")(planes.up)
+
+if __name__ == "__main__":
+    app()

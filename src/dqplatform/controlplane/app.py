@@ -10,13 +10,17 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, FastAPI
 from sqlalchemy.orm import sessionmaker
 
+from dqplatform.controlplane.admin.endpoints import router as admin_router
 from dqplatform.controlplane.auth.authenticator import Authenticator
 from dqplatform.controlplane.auth.directory import UserDirectory
 from dqplatform.controlplane.db.engine import create_db_engine
 from dqplatform.controlplane.db.migrate import upgrade_database
 from dqplatform.controlplane.errors import install_error_handlers
+from dqplatform.controlplane.platform.dataplane_client import DataplaneClient
 from dqplatform.controlplane.platform.endpoints import router as platform_router
 from dqplatform.controlplane.platform.info import platform_info
+from dqplatform.controlplane.platform.status import StatusService
+from dqplatform.controlplane.platform.status_endpoints import router as status_router
 from dqplatform.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
@@ -26,7 +30,7 @@ API_PREFIX = "/api"
 
 def _include_routers(app: FastAPI) -> None:
     """Every domain's router, mounted under /api."""
-    routers: list[APIRouter] = [platform_router]
+    routers: list[APIRouter] = [platform_router, status_router, admin_router]
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)
 
@@ -48,9 +52,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.authenticator = Authenticator(settings.signing_secret, directory)
         app.state.platform_info_json = platform_info(settings).model_dump_json().encode()
         refresher = asyncio.create_task(directory.keep_fresh(), name="user-directory")
+        dataplane = DataplaneClient(settings)
+        dataplane.start()
+        app.state.dataplane = dataplane
+        app.state.status = StatusService(settings, engine, dataplane)
+        # Give the reply queue a moment so the first status call can reach the dataplane;
+        # a broker that is down must not hold the API back.
+        await asyncio.to_thread(dataplane.replies.ready.wait, settings.probe_timeout_seconds)
         try:
             yield
         finally:
+            app.state.status.close()
+            await asyncio.to_thread(dataplane.stop)
             refresher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await refresher

@@ -32,6 +32,8 @@ def upgrade() -> None:
         sa.Column("requested_by", sa.String(64), nullable=False),
         sa.Column("requested_at", UTCDateTime(), nullable=False),
         sa.Column("command_id", sa.String(36), nullable=False),
+        sa.Column("target_boot_id", sa.String(36), nullable=True),
+        sa.Column("delivered", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_restart_requests")),
     )
     op.create_index(op.f("ix_restart_requests_requested_at"), "restart_requests", ["requested_at"])

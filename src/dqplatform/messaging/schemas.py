@@ -1,0 +1,122 @@
+"""The messages the planes exchange: versioned, stamped JSON validated by Pydantic."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class Message(BaseModel):
+    """Every message carries a kind, a schema version, an id and the time it was issued."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    version: int = 1
+    id: str = Field(default_factory=_new_id)
+    issued_at: datetime = Field(default_factory=_now)
+    request_id: str | None = None
+
+
+class Request(Message):
+    """A message that expects a reply, before its expiry, on the `reply_to` queue."""
+
+    reply_to: str | None = None
+    expires_at: datetime
+
+    def expired(self, now: datetime | None = None) -> bool:
+        return (now or _now()) >= self.expires_at
+
+    @staticmethod
+    def expiry(seconds: float) -> datetime:
+        return _now() + timedelta(seconds=seconds)
+
+
+class DataplaneStatus(BaseModel):
+    """The dataplane's health, every field a live reading (the Status API's DataplaneStatus)."""
+
+    build_date: str
+    implementation_version: str
+    git_hash: str
+    spark_version: str
+    driver_free_memory_mb: int
+    max_executors: int
+    max_memory_per_executor_mb: int
+    cores_per_executor: int
+    max_dataframe_size_mb: int
+    thread_pool_parallelism: int
+    thread_pool_state: str
+
+
+class HealthRequest(Request):
+    kind: Literal["health.request"] = "health.request"
+
+
+class HealthReply(Message):
+    kind: Literal["health.reply"] = "health.reply"
+    in_reply_to: str
+    status: DataplaneStatus
+    boot_id: str
+    pid: int
+    started_at: datetime
+
+
+class RouteCheckRequest(Request):
+    kind: Literal["routes.check"] = "routes.check"
+    routes: list[str]
+    timeout_seconds: float
+
+
+class RouteCheckReply(Message):
+    kind: Literal["routes.reply"] = "routes.reply"
+    in_reply_to: str
+    results: dict[str, str]
+
+
+class ShutdownCommand(Message):
+    """Ask the running dataplane to drain and exit (its orchestrator starts a new one)."""
+
+    kind: Literal["dataplane.shutdown"] = "dataplane.shutdown"
+    requested_by: str
+    # The boot the controlplane last saw answer (for the audit); None when it has seen none.
+    target_boot_id: str | None = None
+    expires_at: datetime
+
+
+class ErrorReply(Message):
+    """A handler failed: the error travels back as data, the worker keeps running."""
+
+    kind: Literal["error"] = "error"
+    in_reply_to: str
+    error: str
+
+
+AnyMessage = Annotated[
+    HealthRequest
+    | HealthReply
+    | RouteCheckRequest
+    | RouteCheckReply
+    | ShutdownCommand
+    | ErrorReply,
+    Field(discriminator="kind"),
+]
+_adapter: TypeAdapter[AnyMessage] = TypeAdapter(AnyMessage)
+
+
+def parse_message(body: object) -> AnyMessage:
+    """Validate a decoded message body; raises pydantic.ValidationError if it is not one of ours."""
+    return _adapter.validate_python(body)
+
+
+def encode(message: Message) -> dict[str, object]:
+    return message.model_dump(mode="json")

@@ -1,0 +1,1 @@
+"""The local supervisor behind `dqp up`: both planes as child processes, restarted on exit."""
