@@ -26,6 +26,11 @@ SettingsFactory = Callable[..., Settings]
 
 
 @pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
 def make_settings(tmp_path: Path) -> SettingsFactory:
     """Settings isolated in a temporary data dir, with any field overridden."""
 

@@ -32,8 +32,12 @@ def filesystem_folders(settings: Settings) -> dict[str, Path]:
     }
 
 
-def connect(settings: Settings, timeout: float | None = None) -> Connection:
-    """A (lazy) kombu connection to the configured broker."""
+def connect(settings: Settings, timeout: float | None = None, heartbeat: float = 0) -> Connection:
+    """A (lazy) kombu connection to the configured broker.
+
+    Long-lived consumers ask for AMQP heartbeats so that a broker that vanished without
+    closing the socket is noticed; they must then call `heartbeat_check` while they wait.
+    """
     timeout = timeout or settings.probe_timeout_seconds
     options: dict[str, Any] = {}
     if is_filesystem(settings):
@@ -46,7 +50,7 @@ def connect(settings: Settings, timeout: float | None = None) -> Connection:
     return Connection(
         settings.resolved_broker_url,
         connect_timeout=timeout,
-        heartbeat=0,
+        heartbeat=heartbeat,
         # Publisher confirms: a publish returns only once the broker has taken the message.
         transport_options={
             "confirm_publish": True,
@@ -96,7 +100,10 @@ def open_channels(connection: Connection) -> int:
     channels = getattr(transport_connection, "channels", None)
     if isinstance(channels, dict):  # py-amqp: channel 0 is the connection itself
         return sum(1 for channel_id in channels if channel_id != 0)
-    virtual_channels = getattr(connection.transport, "channels", None)
+    transport = connection.transport
+    virtual_channels = getattr(transport, "channels", None)
     if virtual_channels is not None:  # kombu's virtual transports (filesystem, memory)
-        return len(virtual_channels)
+        # A virtual transport opens one spare channel when it connects; it is not in use.
+        spare = getattr(transport, "_avail_channels", None) or []
+        return len(virtual_channels) - len(spare)
     return 0

@@ -19,6 +19,7 @@ Handler = Callable[[dict[str, Any]], None]
 _BACKOFF_START = 0.2
 _BACKOFF_MAX = 5.0
 _DRAIN_SECONDS = 0.5
+_HEARTBEAT_SECONDS = 10
 
 
 class Listener:
@@ -69,7 +70,7 @@ class Listener:
         backoff = _BACKOFF_START
         while not self._stop.is_set():
             try:
-                with connect(self._settings) as connection:
+                with connect(self._settings, heartbeat=_HEARTBEAT_SECONDS) as connection:
                     self._connection = connection
                     connection.ensure_connection(
                         max_retries=1,
@@ -90,7 +91,7 @@ class Listener:
                             try:
                                 connection.drain_events(timeout=_DRAIN_SECONDS)
                             except TimeoutError:
-                                continue
+                                connection.heartbeat_check()
             except Exception as exc:
                 self.last_error = type(exc).__name__
                 if self.ready.is_set():

@@ -1,0 +1,66 @@
+"""Bounded probes and coalescing: a burst of callers causes one check."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from dqplatform.controlplane.platform.probes import CoalescedProbe, run_probe
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_a_hanging_check_answers_within_its_deadline() -> None:
+    async def hang() -> None:
+        await asyncio.sleep(30)
+
+    started = time.monotonic()
+    result = await run_probe(hang, deadline=0.2)
+    assert time.monotonic() - started < 0.5
+    assert not result.ok
+    assert result.reason == "no answer within 0.2 s"
+
+
+async def test_a_failing_check_reports_why() -> None:
+    async def refuse() -> None:
+        raise ConnectionRefusedError("connection refused")
+
+    result = await run_probe(refuse, deadline=1)
+    assert not result.ok
+    assert result.reason == "connection refused"
+
+
+async def test_a_thousand_concurrent_callers_share_one_check() -> None:
+    calls = 0
+
+    async def slow_ok() -> str:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.05)
+        return "fine"
+
+    probe = CoalescedProbe(slow_ok, deadline=1, max_age=0.5)
+    results = await asyncio.gather(*(probe.result() for _ in range(1000)))
+    assert calls == 1
+    assert all(result.ok and result.value == "fine" for result in results)
+    await probe.result()  # fresh enough: reused
+    assert calls == 1
+    await asyncio.sleep(0.6)
+    await probe.result()  # aged out: checked again
+    assert calls == 2
+
+
+async def test_a_caller_that_gives_up_does_not_cancel_the_shared_check() -> None:
+    async def slow_ok() -> str:
+        await asyncio.sleep(0.2)
+        return "done"
+
+    probe = CoalescedProbe(slow_ok, deadline=1, max_age=5)
+    impatient = asyncio.create_task(probe.result())
+    patient = asyncio.create_task(probe.result())
+    await asyncio.sleep(0.05)
+    impatient.cancel()
+    result = await patient
+    assert result.ok and result.value == "done"
