@@ -5,11 +5,9 @@ from __future__ import annotations
 import asyncio
 import socket
 
+from dqplatform.messaging.schemas import route_failure as failure_message
+
 OK = "OK"
-
-
-def failure_message(route: str, reason: str) -> str:
-    return f'Attempt to reach "{route}" failed with message: "{reason}"'
 
 
 def split_route(route: str) -> tuple[str, int]:

@@ -11,16 +11,19 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from types import FrameType
 
+from dqplatform.dataplane.connection_test import try_connection
+from dqplatform.dataplane.engine import SparkEngine
+from dqplatform.dataplane.pool import OperationPool
 from pydantic import ValidationError
 
 from dqplatform.build_info import build_info
-from dqplatform.dataplane.engine import SparkEngine
-from dqplatform.dataplane.pool import OperationPool
 from dqplatform.dataplane.routes import check_routes_blocking
 from dqplatform.messaging.broker import purge_stale_control_messages
 from dqplatform.messaging.listener import Listener
 from dqplatform.messaging.publisher import Publisher
 from dqplatform.messaging.schemas import (
+    ConnectionTestReply,
+    ConnectionTestRequest,
     DataplaneStatus,
     ErrorReply,
     HealthReply,
@@ -104,7 +107,7 @@ class Dataplane:
             return
         if isinstance(message, ShutdownCommand):
             self._on_shutdown(message)
-        elif isinstance(message, HealthRequest | RouteCheckRequest):
+        elif isinstance(message, HealthRequest | RouteCheckRequest | ConnectionTestRequest):
             if message.expired():
                 logger.debug("dropped an expired %s", message.kind)
                 return
@@ -126,7 +129,7 @@ class Dataplane:
             return
         self.request_stop(f"shutdown command {command.id} from {command.requested_by}")
 
-    def _answer(self, request: HealthRequest | RouteCheckRequest) -> None:
+    def _answer(self, request: HealthRequest | RouteCheckRequest | ConnectionTestRequest) -> None:
         reply: Message
         try:
             if isinstance(request, HealthRequest):
@@ -137,6 +140,15 @@ class Dataplane:
                     boot_id=self.boot_id,
                     pid=os.getpid(),
                     started_at=self.started_at,
+                )
+            elif isinstance(request, ConnectionTestRequest):
+                ok, text, latency = try_connection(request)
+                reply = ConnectionTestReply(
+                    in_reply_to=request.id,
+                    request_id=request.request_id,
+                    ok=ok,
+                    message=text,
+                    latency_ms=latency,
                 )
             else:
                 results = check_routes_blocking(request.routes, request.timeout_seconds)

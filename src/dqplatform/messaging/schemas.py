@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, field_serializer
 
 
 def _now() -> datetime:
@@ -77,10 +77,42 @@ class RouteCheckRequest(Request):
     timeout_seconds: float
 
 
+def route_failure(route: str, reason: str) -> str:
+    """The documented form of a private route that could not be reached."""
+    return f'Attempt to reach "{route}" failed with message: "{reason}"'
+
+
 class RouteCheckReply(Message):
     kind: Literal["routes.reply"] = "routes.reply"
     in_reply_to: str
     results: dict[str, str]
+
+
+class ConnectionTestRequest(Request):
+    """Ask the dataplane to open a real connection to a datastore with these credentials."""
+
+    kind: Literal["connection.test"] = "connection.test"
+    type: str
+    host: str
+    port: int
+    database: str | None = None
+    username: str | None = None
+    # Masked in repr and logs; revealed only when the message is serialised for the wire.
+    password: SecretStr | None = None
+    parameters: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    timeout_seconds: float
+
+    @field_serializer("password", when_used="json")
+    def _reveal(self, value: SecretStr | None) -> str | None:
+        return None if value is None else value.get_secret_value()
+
+
+class ConnectionTestReply(Message):
+    kind: Literal["connection.reply"] = "connection.reply"
+    in_reply_to: str
+    ok: bool
+    message: str
+    latency_ms: float
 
 
 class ShutdownCommand(Message):

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from dqplatform.messaging.listener import Listener
 from dqplatform.messaging.publisher import Publisher
 from dqplatform.messaging.schemas import (
+    ConnectionTestReply,
     ErrorReply,
     HealthReply,
     Message,
@@ -27,7 +28,7 @@ from dqplatform.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-Reply = HealthReply | RouteCheckReply | ErrorReply
+Reply = HealthReply | RouteCheckReply | ConnectionTestReply | ErrorReply
 
 
 class DataplaneError(Exception):
@@ -60,7 +61,9 @@ class DataplaneClient:
         except ValidationError:
             logger.warning("dropped an unreadable reply")
             return
-        if not isinstance(message, HealthReply | RouteCheckReply | ErrorReply):
+        if not isinstance(
+            message, HealthReply | RouteCheckReply | ConnectionTestReply | ErrorReply
+        ):
             logger.warning("dropped an unexpected %s on the reply queue", message.kind)
             return
         with self._lock:

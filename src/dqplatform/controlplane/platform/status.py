@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -11,7 +12,14 @@ from sqlalchemy import Engine, text
 
 from dqplatform.controlplane.platform.dataplane_client import DataplaneClient
 from dqplatform.controlplane.platform.probes import CoalescedProbe, ProbeResult
-from dqplatform.messaging.schemas import HealthReply, HealthRequest, Request
+from dqplatform.messaging.schemas import (
+    HealthReply,
+    HealthRequest,
+    Request,
+    RouteCheckReply,
+    RouteCheckRequest,
+    route_failure,
+)
 from dqplatform.settings import Settings
 
 
@@ -20,17 +28,38 @@ class StatusSnapshot:
     database: ProbeResult
     broker: ProbeResult
     dataplane: ProbeResult
+    routes: ProbeResult
 
     @property
     def health_reply(self) -> HealthReply | None:
         value = self.dataplane.value
         return value if self.dataplane.ok and isinstance(value, HealthReply) else None
 
+    @property
+    def private_routes(self) -> dict[str, str] | None:
+        value = self.routes.value
+        return value if self.routes.ok and isinstance(value, dict) else None
+
+
+RouteLister = Callable[[], list[str]]
+
+# The dataplane gets this share of the deadline for its TCP checks, so that its answer still
+# reaches the controlplane in time.
+_ROUTE_CHECK_SHARE = 0.75
+
 
 class StatusService:
-    def __init__(self, settings: Settings, engine: Engine, client: DataplaneClient):
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        client: DataplaneClient,
+        route_lister: RouteLister | None = None,
+    ):
         self._engine = engine
         self._client = client
+        self._route_lister = route_lister
+        self._known_routes: list[str] | None = None
         self.deadline = settings.probe_timeout_seconds
         max_age = settings.status_cache_seconds
         # Blocking checks get threads of their own: a hung database must not starve the
@@ -39,6 +68,8 @@ class StatusService:
         self.database = CoalescedProbe(self._check_database, self.deadline, max_age)
         self.broker = CoalescedProbe(self._check_broker, self.deadline, max_age)
         self.dataplane = CoalescedProbe(self._check_dataplane, self.deadline, max_age)
+        # A little over the deadline: _check_routes answers by itself just before it.
+        self.routes = CoalescedProbe(self._check_routes, self.deadline + 0.1, max_age)
 
     async def _in_thread(self, fn: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
@@ -61,11 +92,54 @@ class StatusService:
         assert isinstance(reply, HealthReply)
         return reply
 
-    async def snapshot(self) -> StatusSnapshot:
-        database, broker, dataplane = await asyncio.gather(
-            self.database.result(), self.broker.result(), self.dataplane.result()
+    async def _routes_to_check(self) -> list[str]:
+        """The private routes from the database; the last known list while it is down."""
+        if self._route_lister is None:
+            return []
+        try:
+            async with asyncio.timeout(self.deadline * (1 - _ROUTE_CHECK_SHARE)):
+                self._known_routes = await self._in_thread(self._route_lister)
+        except Exception:
+            if self._known_routes is None:
+                raise
+        return self._known_routes
+
+    async def _check_routes(self) -> dict[str, str] | None:
+        """host:port -> OK or why not, as the dataplane sees it; None without private routes."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        routes = await self._routes_to_check()
+        if not routes:
+            return None
+        # Leave a sliver of the deadline to turn a silent dataplane into per-route messages.
+        remaining = self.deadline - (loop.time() - started) - 0.05
+        request = RouteCheckRequest(
+            reply_to=self._client.reply_to(),
+            expires_at=Request.expiry(remaining),
+            routes=routes,
+            timeout_seconds=round(self.deadline * _ROUTE_CHECK_SHARE, 3),
         )
-        return StatusSnapshot(database, broker, dataplane)
+        try:
+            reply = await self._client.ask(request, remaining)
+        except Exception as exc:
+            reason = (
+                f"The dataplane did not answer within {self.deadline:g} s"
+                if isinstance(exc, TimeoutError)
+                else f"The dataplane could not be asked: {exc}"
+            )
+            # The key stays: every route says why it could not be checked.
+            return {route: route_failure(route, reason) for route in routes}
+        assert isinstance(reply, RouteCheckReply)
+        return reply.results
+
+    async def snapshot(self) -> StatusSnapshot:
+        database, broker, dataplane, routes = await asyncio.gather(
+            self.database.result(),
+            self.broker.result(),
+            self.dataplane.result(),
+            self.routes.result(),
+        )
+        return StatusSnapshot(database, broker, dataplane, routes)
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

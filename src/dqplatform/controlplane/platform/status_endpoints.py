@@ -44,6 +44,9 @@ async def get_status(request: Request, _: RequireMember) -> JSONResponse:
         "rabbitmq_connection": _state(snapshot.broker),
         "dataplane_healthcheck": reply.status.model_dump() if reply else UNHEALTHY,
     }
+    routes = snapshot.private_routes
+    if routes:
+        body["private_routes"] = routes
     return JSONResponse(body)
 
 
