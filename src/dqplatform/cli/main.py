@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from dqplatform.cli import planes, serve, tokens, users
+from dqplatform.cli import planes, remote, serve, tokens, users
 
 app = typer.Typer(
     name="dqp",
@@ -17,6 +17,9 @@ app.add_typer(tokens.app, name="token")
 app.command("controlplane")(serve.controlplane)
 app.command("dataplane")(planes.dataplane)
 app.command("up")(planes.up)
+app.command("info")(remote.info)
+app.command("status")(remote.status)
+app.command("restart")(remote.restart)
 
 if __name__ == "__main__":
     app()
