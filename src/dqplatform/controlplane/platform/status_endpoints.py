@@ -96,4 +96,5 @@ async def get_status_details(request: Request, _: RequireManager) -> StatusDetai
         dataplane_pid=reply.pid if reply else None,
         dataplane_started_at=reply.started_at if reply else None,
         last_restart=last_restart,
+        dataplane_probes_sent=service.dataplane.runs,
     )

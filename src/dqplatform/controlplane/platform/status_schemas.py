@@ -48,3 +48,6 @@ class StatusDetails(BaseModel):
     dataplane_pid: int | None = None
     dataplane_started_at: datetime | None = None
     last_restart: RestartRecord | None = None
+    dataplane_probes_sent: int = Field(
+        description="Health requests this controlplane process has sent to the dataplane."
+    )
