@@ -12,7 +12,9 @@ from sqlalchemy.orm import sessionmaker
 
 from dqplatform.controlplane.admin.endpoints import router as admin_router
 from dqplatform.controlplane.auth.authenticator import Authenticator
+from dqplatform.controlplane.auth.cli_authorize import router as cli_authorize_router
 from dqplatform.controlplane.auth.directory import UserDirectory
+from dqplatform.controlplane.auth.login import router as login_router
 from dqplatform.controlplane.db.engine import create_db_engine
 from dqplatform.controlplane.db.migrate import upgrade_database
 from dqplatform.controlplane.errors import install_error_handlers
@@ -21,6 +23,9 @@ from dqplatform.controlplane.platform.endpoints import router as platform_router
 from dqplatform.controlplane.platform.info import platform_info
 from dqplatform.controlplane.platform.status import StatusService
 from dqplatform.controlplane.platform.status_endpoints import router as status_router
+from dqplatform.controlplane.tokens.endpoints import router as user_tokens_router
+from dqplatform.controlplane.tokens.registry import TokenRegistry
+from dqplatform.controlplane.users.endpoints import router as users_router
 from dqplatform.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
@@ -30,7 +35,15 @@ API_PREFIX = "/api"
 
 def _include_routers(app: FastAPI) -> None:
     """Every domain's router, mounted under /api."""
-    routers: list[APIRouter] = [platform_router, status_router, admin_router]
+    routers: list[APIRouter] = [
+        platform_router,
+        status_router,
+        admin_router,
+        login_router,
+        cli_authorize_router,
+        users_router,
+        user_tokens_router,
+    ]
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)
 
@@ -52,6 +65,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.authenticator = Authenticator(settings.signing_secret, directory)
         app.state.platform_info_json = platform_info(settings).model_dump_json().encode()
         refresher = asyncio.create_task(directory.keep_fresh(), name="user-directory")
+        # Personal tokens: a snapshot like the user directory's, consulted on every request.
+        tokens = TokenRegistry(session_factory, settings.auth_cache_seconds)
+        await asyncio.to_thread(tokens.reload)
+        app.state.tokens = tokens
+        app.state.authenticator.add_check(tokens.check)
+        tokens_refresher = asyncio.create_task(tokens.keep_fresh(), name="token-registry")
         dataplane = DataplaneClient(settings)
         dataplane.start()
         app.state.dataplane = dataplane
@@ -67,6 +86,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             refresher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await refresher
+            tokens_refresher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await tokens_refresher
             engine.dispose()
 
     app = FastAPI(

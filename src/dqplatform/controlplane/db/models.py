@@ -2,6 +2,7 @@
 
 from dqplatform.controlplane.admin.models import RestartRequest
 from dqplatform.controlplane.db.base import Base
+from dqplatform.controlplane.tokens.models import UserToken
 from dqplatform.controlplane.users.models import User
 
-__all__ = ["Base", "RestartRequest", "User"]
+__all__ = ["Base", "RestartRequest", "User", "UserToken"]

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import re
+from functools import cache
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from dqplatform.controlplane.auth.passwords import MIN_PASSWORD_LENGTH, hash_password
+from dqplatform.controlplane.auth.passwords import (
+    MIN_PASSWORD_LENGTH,
+    hash_password,
+    verify_password,
+)
 from dqplatform.controlplane.auth.roles import Role
 from dqplatform.controlplane.errors import Conflict, NotFound, PlatformError
 from dqplatform.controlplane.users.models import User
@@ -77,3 +82,45 @@ def set_role(session: Session, user: User, role: Role) -> User:
 def remove_user(session: Session, user: User) -> None:
     session.delete(user)
     session.flush()
+
+
+def get_user(session: Session, user_id: int) -> User | None:
+    return session.get(User, user_id)
+
+
+def require_user(session: Session, user_id: int) -> User:
+    user = get_user(session, user_id)
+    if user is None:
+        raise NotFound(f"no user with id {user_id}")
+    return user
+
+
+def ensure_an_admin_remains(session: Session, user: User, new_role: Role | None) -> None:
+    """Refuse to demote (new_role) or delete (None) the last Admin: 409 with the reason."""
+    if user.role != Role.ADMIN.value or new_role == Role.ADMIN:
+        return
+    # FOR UPDATE (PostgreSQL) makes two Admins demoting each other at once wait in turn.
+    admins = session.scalars(
+        select(User.id).where(User.role == Role.ADMIN.value).with_for_update()
+    ).all()
+    if len(admins) <= 1:
+        action = "delete" if new_role is None else "demote"
+        raise Conflict(
+            f"cannot {action} the last admin: make another user admin first",
+            code="last_admin",
+        )
+
+
+@cache
+def _dummy_hash() -> str:
+    return hash_password("dummy password that nobody uses")
+
+
+def authenticate(session: Session, username: str, password: str) -> User | None:
+    """The user if the password is right, else None; as slow for unknown users as for known."""
+    user = get_by_username(session, username)
+    if user is None:
+        # Verify against a throwaway hash so the timing does not tell which users exist.
+        verify_password(_dummy_hash(), password)
+        return None
+    return user if verify_password(user.password_hash, password) else None

@@ -1,0 +1,44 @@
+"""Request helpers of the token and user endpoints: a session committed before the answer,
+the token registry, and actions to run once the commit has succeeded."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from dqplatform.controlplane.db.session import get_session
+from dqplatform.controlplane.tokens.registry import TokenRegistry
+
+logger = logging.getLogger(__name__)
+
+# SessionDep's unit of work ends after the response has been sent (FastAPI's default
+# "request" scope), so a failed commit would go unseen. Answers that hand out a secret or
+# report a change must only leave once the change is committed: "function" scope commits
+# (or turns a failed commit into an error answer) before the response is sent.
+CommittedSessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def get_token_registry(request: Request) -> TokenRegistry:
+    registry: TokenRegistry = request.app.state.tokens
+    return registry
+
+
+TokenRegistryDep = Annotated[TokenRegistry, Depends(get_token_registry)]
+
+
+def on_commit(session: Session, action: Callable[[], None]) -> None:
+    """Run `action` once the session commits; never if it rolls back. Failures are logged."""
+
+    def run(_: Session) -> None:
+        try:
+            action()
+        except Exception as exc:
+            # The change is committed; a failed follow-up must not turn it into an error.
+            logger.warning("post-commit action failed: %s", type(exc).__name__)
+
+    event.listen(session, "after_commit", run, once=True)
