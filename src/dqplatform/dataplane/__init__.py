@@ -1,0 +1,1 @@
+"""The dataplane: the process that owns Spark and runs data operations."""
