@@ -7,6 +7,7 @@ import logging
 import jwt
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.exc import OperationalError
 
 from dqplatform.controlplane.auth import passwords
 from dqplatform.controlplane.auth.login import BAD_CREDENTIALS
@@ -143,3 +144,20 @@ def test_failed_attempts_per_address_are_limited(api: Api) -> None:
     # (Not entered as a context: that would run the shared app's lifespan a second time.)
     elsewhere = TestClient(api.client.app, client=("10.1.2.3", 4000))
     assert login(elsewhere, account.username, PASSWORD)[0] == 200
+
+
+def test_a_database_failure_is_a_503_and_no_failed_attempt(
+    api: Api, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    account = api.account()
+
+    def database_down(*_: object) -> None:
+        raise OperationalError("SELECT", {}, ConnectionRefusedError("database is down"))
+
+    monkeypatch.setattr(service, "authenticate", database_down)
+    for _ in range(MAX_FAILURES_PER_USER + 2):
+        status, body, _ = login(api.client, account.username, PASSWORD)
+        assert status == 503
+        assert body["code"] == "service_unavailable"
+    monkeypatch.undo()
+    assert login(api.client, account.username, PASSWORD)[0] == 200

@@ -107,3 +107,12 @@ def test_memory_is_bounded_by_dropping_the_oldest_keys(clock: FakeClock) -> None
         fail(throttle, f"spray{index}")
     assert len(throttle._failures) <= 10
     throttle.acquire("first", "10.0.0.1")  # its entry was evicted
+
+
+def test_an_undecided_attempt_can_be_taken_back(throttle: LoginThrottle) -> None:
+    for _ in range(10):
+        throttle.cancel(throttle.acquire("alice", "10.0.0.1"))
+    fail(throttle, "alice", times=4)
+    throttle.acquire("alice", "10.0.0.1")  # the fifth: the cancelled ones did not count
+    with pytest.raises(TooManyAttempts):
+        throttle.acquire("alice", "10.0.0.1")

@@ -44,7 +44,11 @@ def sign_in(request: Request, session: Session, username: str, password: str) ->
     throttle = login_throttle(request.app)
     address = client_address(request)
     attempt = throttle.acquire(username, address)
-    user = service.authenticate(session, username, password)
+    try:
+        user = service.authenticate(session, username, password)
+    except Exception:
+        throttle.cancel(attempt)  # not the person's failure: the database's
+        raise
     if user is None:
         # The username is left out: people type their password into it by mistake.
         logger.warning("failed sign-in from %s", address)

@@ -80,9 +80,18 @@ class LoginThrottle:
         signing in to one account does not buy more guesses at others."""
         with self._lock:
             self._failures.pop(attempt.user_key, None)
-            entries = self._failures.get(attempt.address_key)
-            if entries is not None and attempt.at in entries:
-                entries.remove(attempt.at)
+            self._discard(attempt.address_key, attempt.at)
+
+    def cancel(self, attempt: Attempt) -> None:
+        """Take back an attempt that could not be decided (the database was down, say)."""
+        with self._lock:
+            self._discard(attempt.user_key, attempt.at)
+            self._discard(attempt.address_key, attempt.at)
+
+    def _discard(self, key: str, at: float) -> None:
+        entries = self._failures.get(key)
+        if entries is not None and at in entries:
+            entries.remove(at)
 
     def _wait(self, key: str, limit: int, now: float) -> float:
         """Seconds until `key` is under its limit again (0 if it is)."""
