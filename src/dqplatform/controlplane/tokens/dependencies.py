@@ -1,5 +1,8 @@
-"""Request helpers of the token and user endpoints: a session committed before the answer,
-the token registry, and actions to run once the commit has succeeded."""
+"""Request dependencies of the user and token endpoints.
+
+A session that commits before the response is sent, the token registry, and actions to run
+once that commit has succeeded.
+"""
 
 from __future__ import annotations
 
