@@ -11,14 +11,14 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from types import FrameType
 
-from dqplatform.dataplane.connection_test import try_connection
-from dqplatform.dataplane.engine import SparkEngine
-from dqplatform.dataplane.pool import OperationPool
 from pydantic import ValidationError
 
 from dqplatform.build_info import build_info
+from dqplatform.dataplane.connection_test import try_connection
+from dqplatform.dataplane.engine import SparkEngine
+from dqplatform.dataplane.pool import OperationPool
 from dqplatform.dataplane.routes import check_routes_blocking
-from dqplatform.messaging.broker import purge_stale_control_messages
+from dqplatform.messaging.broker import BrokerUnavailable, purge_stale_control_messages
 from dqplatform.messaging.listener import Listener
 from dqplatform.messaging.publisher import Publisher
 from dqplatform.messaging.schemas import (
@@ -65,6 +65,11 @@ class Dataplane:
         if dropped:
             logger.info("dropped %d control messages left from before this start", dropped)
         self.control.start()
+        try:
+            # Connected up front, so the channels it holds show from the first health reply.
+            self.replies.connect()
+        except BrokerUnavailable as exc:
+            logger.warning("reply publisher not connected yet: %s", exc)
         logger.info(
             "dataplane %s ready: Spark %s", self.boot_id, self.engine.readings().spark_version
         )

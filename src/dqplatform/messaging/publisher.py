@@ -49,6 +49,11 @@ class Publisher:
         self._connection = None
         self._producer = None
 
+    def connect(self) -> None:
+        """Open the connection now rather than at the first publish; raises BrokerUnavailable."""
+        with self._lock:
+            self._ensure()
+
     def publish(self, message: Message, queue: str, ttl_seconds: float | None = None) -> None:
         """Send `message` to `queue`; raises BrokerUnavailable if the broker will not take it."""
         body = encode(message)
