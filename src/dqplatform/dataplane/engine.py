@@ -186,7 +186,8 @@ class SparkEngine:
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self._lock = threading.Lock()
+        self._lifecycle = threading.Lock()  # start and stop
+        self._lock = threading.Lock()  # the state readings and cancellations look at
         self._session: SparkSession | None = None
         self._caller: _JvmCaller | None = None
         self._runtime: Any = None
@@ -199,18 +200,25 @@ class SparkEngine:
         return str((self.settings.data_dir / "spark").resolve())
 
     def start(self) -> None:
-        with self._lock:
+        # Starting takes seconds: it holds the lifecycle lock only, so concurrent readings
+        # are refused at once instead of waiting for it.
+        with self._lifecycle:
             if self._session is not None:
                 raise RuntimeError("the Spark engine is already started")
-            self._session = self._build_session()
-            sc = self._session.sparkContext
-            sc.setLogLevel("WARN")
-            self._runtime = sc._jvm.java.lang.Runtime.getRuntime()  # type: ignore[union-attr]
-            # SparkConf is immutable once the context runs: one snapshot is the live value.
-            conf = sc._conf
-            self._conf = {key: value for key in _CLUSTER_KEYS if (value := conf.get(key))}
-            self._caller = _JvmCaller()
-            self._started_at = datetime.now(UTC)
+            session = self._build_session()
+            try:
+                sc = session.sparkContext
+                sc.setLogLevel("WARN")
+                runtime = sc._jvm.java.lang.Runtime.getRuntime()  # type: ignore[union-attr]
+                # SparkConf is immutable once the context runs: one snapshot is the live value.
+                conf = {key: value for key in _CLUSTER_KEYS if (value := sc._conf.get(key))}
+            except BaseException:
+                session.stop()
+                raise
+            with self._lock:
+                self._session, self._runtime, self._conf = session, runtime, conf
+                self._caller = _JvmCaller()
+                self._started_at = datetime.now(UTC)
         try:
             # Warms the JVM-call thread's py4j connection, so the first probe is as fast as any.
             readings = self.readings(timeout=30)
@@ -244,15 +252,17 @@ class SparkEngine:
 
     def stop(self) -> None:
         """Stop the SparkSession; calling it again, or before start, does nothing."""
-        with self._lock:
-            session, self._session = self._session, None
-            caller, self._caller = self._caller, None
-            self._runtime = None
-            self._pending_readings = None
-            self._started_at = None
-        if caller is not None:
-            caller.close()
-        if session is not None:
+        with self._lifecycle:
+            with self._lock:
+                session, self._session = self._session, None
+                caller, self._caller = self._caller, None
+                self._runtime = None
+                self._pending_readings = None
+                self._started_at = None
+            if caller is not None:
+                caller.close()
+            if session is None:
+                return
             try:
                 session.stop()
             except Exception:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 from collections.abc import Iterator
@@ -148,8 +152,7 @@ def test_readings_while_a_job_runs_and_cancel_by_job_group(started: Started) -> 
 def test_spark_files_stay_under_the_data_dir(started: Started) -> None:
     session = started.engine.session
     spark_dir = started.root / "data" / "spark"
-    session.sql("CREATE TABLE probe USING parquet AS SELECT 1 AS id")
-    assert session.table("probe").count() == 1
+    session.sql("CREATE TABLE probe (id INT) USING parquet")
     assert (spark_dir / "warehouse" / "probe").is_dir()
     assert any((spark_dir / "local").iterdir())  # block manager and file server dirs
     assert list((started.root / "cwd").iterdir()) == []
@@ -157,6 +160,51 @@ def test_spark_files_stay_under_the_data_dir(started: Started) -> None:
     root_logger = started.jvm.org.apache.logging.log4j.LogManager.getRootLogger()
     assert root_logger.getLevel().toString() == "WARN"
     assert started.sc.appName == "dqplatform-dataplane"
+
+
+CLUSTER_SCRIPT = textwrap.dedent(
+    """
+    import dataclasses, json, sys, time
+    from dqplatform.dataplane.engine import SparkEngine
+    from dqplatform.settings import Settings
+
+    settings = Settings(
+        data_dir=sys.argv[1], spark_master="local-cluster[2,1,1024]", spark_driver_memory="512m"
+    )
+    engine = SparkEngine(settings)
+    engine.start()
+    try:
+        deadline = time.monotonic() + 90
+        while engine.readings().max_executors < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        print(json.dumps(dataclasses.asdict(engine.readings())))
+    finally:
+        engine.stop()
+    """
+)
+
+
+def test_cluster_readings_from_real_executors(tmp_path: Path) -> None:
+    """A standalone master and two workers in one process, executors in their own JVMs."""
+    env = dict(os.environ)
+    # How an operator sets executor options: Spark's own submit arguments. The cores are
+    # left unset, so only the registered executors (one core per worker) can tell them.
+    env["PYSPARK_SUBMIT_ARGS"] = "--conf spark.executor.memory=768m pyspark-shell"
+    done = subprocess.run(
+        [sys.executable, "-c", CLUSTER_SCRIPT, str(tmp_path / "data")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    readings = json.loads(done.stdout.strip().splitlines()[-1])
+    assert readings["spark_version"] == pyspark.__version__
+    assert readings["max_executors"] == 2  # two executors; the driver is not one of them
+    assert readings["cores_per_executor"] == 1
+    assert readings["max_memory_per_executor_mb"] == 768
+    assert 0 < readings["driver_free_memory_mb"] < 512
 
 
 def test_stop_is_idempotent(started: Started) -> None:
