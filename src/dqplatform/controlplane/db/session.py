@@ -28,4 +28,6 @@ def get_session(request: Request) -> Iterator[Session]:
         session.close()
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# "function" scope: the unit of work commits (or its failure becomes the error answer) before
+# the response is sent. FastAPI's default would commit after the client got its 200.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]

@@ -14,16 +14,14 @@ from fastapi import Depends, Request
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from dqplatform.controlplane.db.session import get_session
+from dqplatform.controlplane.db.session import SessionDep
 from dqplatform.controlplane.tokens.registry import TokenRegistry
 
 logger = logging.getLogger(__name__)
 
-# SessionDep's unit of work ends after the response has been sent (FastAPI's default
-# "request" scope), so a failed commit would go unseen. Answers that hand out a secret or
-# report a change must only leave once the change is committed: "function" scope commits
-# (or turns a failed commit into an error answer) before the response is sent.
-CommittedSessionDep = Annotated[Session, Depends(get_session, scope="function")]
+# SessionDep now commits before the response is sent; this name stays for the modules that
+# adopted it first.
+CommittedSessionDep = SessionDep
 
 
 def get_token_registry(request: Request) -> TokenRegistry:
