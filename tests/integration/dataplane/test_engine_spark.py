@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -19,7 +20,7 @@ import pyspark
 import pytest
 from pyspark import SparkContext
 
-from dqplatform.dataplane.engine import MIB, EngineNotRunning, SparkEngine
+from dqplatform.dataplane.engine import MIB, EngineNotRunning, EngineUnresponsive, SparkEngine
 from dqplatform.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -147,6 +148,24 @@ def test_readings_while_a_job_runs_and_cancel_by_job_group(started: Started) -> 
     assert time.monotonic() - began < 30
     assert "cancel" in str(outcome["error"]).lower()
     assert outcome["group_after"] is None
+
+
+def test_a_wedged_jvm_costs_the_deadline_and_recovers(started: Started) -> None:
+    jvm_pid = started.sc._gateway.proc.pid
+    assert Path(f"/proc/{jvm_pid}/comm").read_text().strip() == "java"
+    os.kill(jvm_pid, signal.SIGSTOP)  # the driver JVM stops answering, as when wedged
+    try:
+        for _ in range(3):
+            began = time.monotonic()
+            with pytest.raises(EngineUnresponsive, match="did not answer"):
+                started.engine.readings(timeout=0.3)
+            assert time.monotonic() - began < 1
+        # Later callers shared the stuck reading: no calls pile up behind it.
+        caller = started.engine._caller
+        assert caller is not None and caller._calls.qsize() == 0
+    finally:
+        os.kill(jvm_pid, signal.SIGCONT)
+    assert started.engine.readings(timeout=10).spark_version == pyspark.__version__
 
 
 def test_spark_files_stay_under_the_data_dir(started: Started) -> None:
