@@ -58,6 +58,13 @@ class Settings(BaseSettings):
         description="HMAC secret that signs tokens. Default: generated once and kept in "
         "<data dir>/jwt_secret with mode 0600.",
     )
+    secrets_key: SecretStr | None = Field(
+        default=None,
+        description="Key that encrypts connection passwords at rest: a Fernet key, or any "
+        "secret of at least 32 characters. To rotate, give several separated by commas: the "
+        "first encrypts, every one decrypts. Default: generated once and kept in "
+        "<data dir>/secrets_key with mode 0600 (losing it loses the stored passwords).",
+    )
     jwt_ttl_seconds: int = Field(
         default=3600, ge=60, le=30 * 24 * 3600, description="Lifetime of session tokens."
     )
@@ -162,6 +169,13 @@ class Settings(BaseSettings):
         if self.jwt_secret is not None:
             return self.jwt_secret.get_secret_value()
         return _read_or_create_secret(self.data_dir / "jwt_secret")
+
+    @cached_property
+    def encryption_secret(self) -> str:
+        """The key material of DQP_SECRETS_KEY, or of the key generated in the data dir."""
+        if self.secrets_key is not None:
+            return self.secrets_key.get_secret_value()
+        return _read_or_create_secret(self.data_dir / "secrets_key")
 
 
 def _read_or_create_secret(path: Path) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from dqplatform.cli import planes, remote, serve, tokens, users
+from dqplatform.cli import connections, planes, remote, serve, tokens, users
 
 app = typer.Typer(
     name="dqp",
@@ -14,6 +14,7 @@ app = typer.Typer(
 )
 app.add_typer(users.app, name="user")
 app.add_typer(tokens.app, name="token")
+app.add_typer(connections.app, name="connection")
 app.command("controlplane")(serve.controlplane)
 app.command("dataplane")(planes.dataplane)
 app.command("up")(planes.up)

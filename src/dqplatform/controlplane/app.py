@@ -15,6 +15,7 @@ from dqplatform.controlplane.auth.authenticator import Authenticator
 from dqplatform.controlplane.auth.cli_authorize import router as cli_authorize_router
 from dqplatform.controlplane.auth.directory import UserDirectory
 from dqplatform.controlplane.auth.login import router as login_router
+from dqplatform.controlplane.connections.endpoints import router as connections_router
 from dqplatform.controlplane.db.engine import create_db_engine
 from dqplatform.controlplane.db.migrate import upgrade_database
 from dqplatform.controlplane.errors import install_error_handlers
@@ -43,6 +44,7 @@ def _include_routers(app: FastAPI) -> None:
         cli_authorize_router,
         users_router,
         user_tokens_router,
+        connections_router,
     ]
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)

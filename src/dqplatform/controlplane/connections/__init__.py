@@ -1,0 +1,1 @@
+"""Connections: the databases the platform reaches, with their passwords encrypted at rest."""
