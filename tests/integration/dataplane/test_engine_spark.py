@@ -21,6 +21,7 @@ import pytest
 from pyspark import SparkContext
 
 from dqplatform.dataplane.engine import MIB, EngineNotRunning, EngineUnresponsive, SparkEngine
+from dqplatform.dataplane.pool import CancelToken, OperationPool
 from dqplatform.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -148,6 +149,30 @@ def test_readings_while_a_job_runs_and_cancel_by_job_group(started: Started) -> 
     assert time.monotonic() - began < 30
     assert "cancel" in str(outcome["error"]).lower()
     assert outcome["group_after"] is None
+
+
+def test_pool_shutdown_interrupts_a_running_spark_job(started: Started) -> None:
+    engine, sc = started.engine, started.sc
+    pool = OperationPool(2)
+
+    def operation(token: CancelToken) -> None:
+        token.on_cancel(lambda: engine.cancel_job_group(token.operation_id))
+        with engine.job_group(token.operation_id):
+            sc.parallelize(range(2), 2).foreach(lambda _: time.sleep(120))
+
+    future = pool.submit("op-spark", operation)
+    tracker = sc.statusTracker()
+    deadline = time.monotonic() + 60
+    while not set(tracker.getJobIdsForGroup("op-spark")) & set(tracker.getActiveJobsIds()):
+        assert time.monotonic() < deadline, "the job never started"
+        time.sleep(0.05)
+    assert pool.state_text(3) == (
+        "1 running operations [op-spark] with 0 queued requests and 3 provisioned channels"
+    )
+    began = time.monotonic()
+    assert pool.shutdown(grace_seconds=60) == ["op-spark"]
+    assert time.monotonic() - began < 30  # the job was cancelled, not waited out
+    assert "cancel" in str(future.exception(0)).lower()
 
 
 def test_a_wedged_jvm_costs_the_deadline_and_recovers(started: Started) -> None:
