@@ -26,6 +26,7 @@ from dqplatform.controlplane.platform.status import StatusService
 from dqplatform.controlplane.platform.status_endpoints import router as status_router
 from dqplatform.controlplane.tokens.endpoints import router as user_tokens_router
 from dqplatform.controlplane.tokens.registry import TokenRegistry
+from dqplatform.controlplane.ui.mount import mount_ui
 from dqplatform.controlplane.users.endpoints import router as users_router
 from dqplatform.settings import Settings, load_settings
 
@@ -35,7 +36,7 @@ API_PREFIX = "/api"
 
 
 def _include_routers(app: FastAPI) -> None:
-    """Every domain's router, mounted under /api."""
+    """Every domain's router, mounted under /api; the web pages beside them."""
     routers: list[APIRouter] = [
         platform_router,
         status_router,
@@ -48,6 +49,7 @@ def _include_routers(app: FastAPI) -> None:
     ]
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)
+    mount_ui(app)  # the web pages, outside /api
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
