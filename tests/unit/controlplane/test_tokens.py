@@ -196,8 +196,12 @@ BAD_AUTHORIZATION: dict[str, HeaderCase] = {
     "unknown role": lambda w: (
         "Bearer " + jwt.encode(claims(w.member_id, role="root"), w.settings.signing_secret, "HS256")
     ),
+    # Issued before the directory's snapshot was read, so the user's absence is known then.
     "user that never existed": lambda w: (
-        "Bearer " + issue_session_token(w.settings.signing_secret, 987_654, Role.ADMIN, 600)
+        "Bearer "
+        + issue_session_token(
+            w.settings.signing_secret, 987_654, Role.ADMIN, 600, now=time.time() - 60
+        )
     ),
     "personal token the server never issued": lambda w: (
         "Bearer "
