@@ -34,6 +34,9 @@ class UserDirectory:
         self.refresh_seconds = refresh_seconds
         self._users: dict[int, KnownUser] | None = None
         self.loaded_at: float | None = None
+        # Wall-clock time just before the last snapshot was read: a user missing from it may
+        # still exist if it was created after this instant.
+        self.snapshot_time: float = 0.0
 
     @property
     def loaded(self) -> bool:
@@ -45,10 +48,12 @@ class UserDirectory:
 
     def reload(self) -> None:
         """Load every user (blocking); keeps the old snapshot if the database fails."""
+        started = time.time()
         with self._session_factory() as session:
             rows = session.execute(select(User.id, User.username, User.role)).all()
         self._users = {row.id: KnownUser(row.id, row.username, Role(row.role)) for row in rows}
         self.loaded_at = time.monotonic()
+        self.snapshot_time = started
 
     async def keep_fresh(self) -> None:
         """Reload forever, every `refresh_seconds`; a failed reload is logged and retried."""

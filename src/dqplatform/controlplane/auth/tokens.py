@@ -26,6 +26,7 @@ class TokenClaims:
     token_id: str
     token_type: str
     expires_at: float | None
+    issued_at: float = 0.0
 
 
 def issue_session_token(
@@ -79,4 +80,9 @@ def decode_token(secret: str, token: str) -> TokenClaims:
         token_id=str(payload["jti"]),
         token_type=str(token_type),
         expires_at=float(expires) if expires is not None else None,
+        issued_at=_number(payload.get("iat")),
     )
+
+
+def _number(value: Any) -> float:
+    return float(value) if isinstance(value, int | float) else 0.0
