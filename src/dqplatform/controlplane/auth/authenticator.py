@@ -41,7 +41,7 @@ class Authenticator:
             # A token issued before the snapshot was read belongs to a user that was gone by
             # then. One issued later may belong to a user created since (on another worker,
             # say): its claims stand until the next reload says otherwise.
-            if self._directory.loaded and claims.issued_at < int(self._directory.snapshot_time):
+            if self._directory.loaded and claims.issued_at < self._directory.snapshot_time:
                 raise InvalidToken("the token's user no longer exists")
             # Users never loaded (database down since start), or a user newer than the
             # snapshot: the signed claims are all we have.
