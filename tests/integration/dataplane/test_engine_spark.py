@@ -137,10 +137,13 @@ def test_readings_while_a_job_runs_and_cancel_by_job_group(started: Started) -> 
         time.sleep(0.05)
 
     # Both task slots are busy; the readings still answer from this thread, quickly.
-    began = time.perf_counter()
-    readings = engine.readings()
-    assert time.perf_counter() - began < 0.05
-    assert readings.cores_per_executor == 2
+    durations = []
+    for _ in range(10):
+        began = time.perf_counter()
+        readings = engine.readings()
+        durations.append(time.perf_counter() - began)
+        assert readings.cores_per_executor == 2
+    assert statistics.median(durations) < 0.05
 
     began = time.monotonic()
     engine.cancel_job_group("op-slow")
