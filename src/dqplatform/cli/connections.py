@@ -19,6 +19,7 @@ from dqplatform.controlplane.connections.schemas import (
 )
 from dqplatform.controlplane.errors import PlatformError
 from dqplatform.controlplane.secrets_box import SecretsBox, SecretsKeyError, SecretUnreadable
+from dqplatform.settings import SettingsError
 
 app = typer.Typer(help="Manage connections (works on the database directly).", no_args_is_help=True)
 
@@ -51,7 +52,7 @@ def _invalid(exc: ValidationError) -> typer.Exit:
 def _box() -> SecretsBox:
     try:
         return SecretsBox.from_settings(settings_or_exit())
-    except SecretsKeyError as exc:
+    except (SecretsKeyError, SettingsError) as exc:
         raise fail(str(exc), code=2) from None
 
 

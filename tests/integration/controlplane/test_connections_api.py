@@ -349,3 +349,17 @@ def test_private_routes_follow_the_api(
         assert routes() == ["[::1]:5432", "hr-db.internal:3306", "hr-db.internal:3307"]
     finally:
         engine.dispose()
+
+
+def test_an_unusable_secrets_key_is_named_not_shown(make_settings: SettingsFactory) -> None:
+    # The database plays no part here: SQLite only.
+    settings = make_settings(broker_url="memory://", secrets_key="too-short-key")
+    token = token_for(settings, "boss", Role.MANAGER)
+    with TestClient(create_app(settings)) as client:
+        response = client.post("/api/connections", json=body(), headers=bearer(token))
+        assert response.status_code == 500
+        assert response.json()["code"] == "secrets_key_invalid"
+        assert "DQP_SECRETS_KEY" in response.json()["detail"]
+        assert "too-short-key" not in response.text
+        listed = client.get("/api/connections", headers=bearer(token))
+        assert listed.json()["total"] == 0

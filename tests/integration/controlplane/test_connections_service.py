@@ -9,7 +9,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from dqplatform.controlplane.connections import service
 from dqplatform.controlplane.connections.models import Connection
@@ -116,13 +116,13 @@ def test_private_routes_are_distinct_and_sorted(engine: Engine) -> None:
             service.create_connection(
                 session, data(name=name, host=host, port=port, private=True), box
             )
-    with Session(engine) as session:
-        assert service.list_private_routes(session) == [
-            "10.0.0.7:5432",
-            "[2001:db8::1]:5432",
-            "alpha.internal:3306",
-            "zeta.internal:5432",
-        ]
+    lister = service.private_routes_lister(sessionmaker(engine))
+    assert lister() == [
+        "10.0.0.7:5432",
+        "[2001:db8::1]:5432",
+        "alpha.internal:3306",
+        "zeta.internal:5432",
+    ]
 
 
 def test_a_used_connection_cannot_be_deleted(engine: Engine) -> None:

@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 
 from dqplatform.controlplane.errors import PlatformError
 from dqplatform.controlplane.secrets_box import SecretsBox, SecretsKeyError
+from dqplatform.settings import SettingsError
 
 logger = logging.getLogger(__name__)
 
@@ -16,7 +17,7 @@ logger = logging.getLogger(__name__)
 def get_secrets_box(request: Request) -> SecretsBox:
     try:
         return SecretsBox.from_settings(request.app.state.settings)
-    except SecretsKeyError as exc:
+    except (SecretsKeyError, SettingsError) as exc:
         # A deployment fault, not the caller's: say which setting, never its value.
         logger.error("%s", exc)
         raise PlatformError(str(exc), status_code=500, code="secrets_key_invalid") from None

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import SecretStr
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from dqplatform.controlplane.connections.models import Connection
 from dqplatform.controlplane.connections.schemas import (
@@ -201,6 +201,16 @@ def list_private_routes(session: Session) -> list[str]:
         select(Connection.host, Connection.port).where(Connection.private.is_(True)).distinct()
     )
     return sorted({route_of(host, port) for host, port in rows})
+
+
+def private_routes_lister(session_factory: sessionmaker[Session]) -> Callable[[], list[str]]:
+    """list_private_routes in a short session of its own, as the status probe calls it."""
+
+    def lister() -> list[str]:
+        with session_factory() as session:
+            return list_private_routes(session)
+
+    return lister
 
 
 def get_connection_secret(
