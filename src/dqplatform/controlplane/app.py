@@ -16,6 +16,8 @@ from dqplatform.controlplane.auth.cli_authorize import router as cli_authorize_r
 from dqplatform.controlplane.auth.directory import UserDirectory
 from dqplatform.controlplane.auth.login import router as login_router
 from dqplatform.controlplane.connections.endpoints import router as connections_router
+from dqplatform.controlplane.connections.service import private_routes_lister
+from dqplatform.controlplane.connections.testing import router as connection_test_router
 from dqplatform.controlplane.db.engine import create_db_engine
 from dqplatform.controlplane.db.migrate import upgrade_database
 from dqplatform.controlplane.errors import install_error_handlers
@@ -46,6 +48,7 @@ def _include_routers(app: FastAPI) -> None:
         users_router,
         user_tokens_router,
         connections_router,
+        connection_test_router,
     ]
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)
@@ -78,7 +81,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dataplane = DataplaneClient(settings)
         dataplane.start()
         app.state.dataplane = dataplane
-        app.state.status = StatusService(settings, engine, dataplane)
+        app.state.status = StatusService(
+            settings, engine, dataplane, route_lister=private_routes_lister(session_factory)
+        )
         # Give the reply queue a moment so the first status call can reach the dataplane;
         # a broker that is down must not hold the API back.
         await asyncio.to_thread(dataplane.replies.ready.wait, settings.probe_timeout_seconds)
