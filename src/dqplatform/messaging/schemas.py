@@ -138,6 +138,8 @@ AnyMessage = Annotated[
     | HealthReply
     | RouteCheckRequest
     | RouteCheckReply
+    | ConnectionTestRequest
+    | ConnectionTestReply
     | ShutdownCommand
     | ErrorReply,
     Field(discriminator="kind"),

@@ -42,3 +42,24 @@ def test_expiry() -> None:
     request = HealthRequest(expires_at=datetime.now(UTC) + timedelta(seconds=1))
     assert not request.expired()
     assert request.expired(datetime.now(UTC) + timedelta(seconds=2))
+
+
+def test_connection_test_messages_are_known_kinds() -> None:
+    from pydantic import SecretStr
+
+    from dqplatform.messaging.schemas import ConnectionTestReply, ConnectionTestRequest
+
+    request = ConnectionTestRequest(
+        reply_to="q",
+        expires_at=Request.expiry(5),
+        type="postgresql",
+        host="h",
+        port=1,
+        password=SecretStr("pw"),
+        timeout_seconds=3,
+    )
+    parsed = parse_message(encode(request))
+    assert isinstance(parsed, ConnectionTestRequest)
+    assert parsed.password is not None and parsed.password.get_secret_value() == "pw"
+    reply = ConnectionTestReply(in_reply_to=request.id, ok=False, message="no", latency_ms=1.0)
+    assert parse_message(encode(reply)) == reply
