@@ -173,13 +173,15 @@ class OperationPool:
         with self._lock:
             return len(self._queue)
 
-    def state_text(self, provisioned_channels: int) -> str:
+    def state_text(self, provisioned_channels: int, queued_elsewhere: int = 0) -> str:
         """The documented thread_pool_state, e.g. "2 running operations [op-1, op-2] with 3
-        queued requests and 8 provisioned channels" (plural forms kept even for 1)."""
-        if provisioned_channels < 0:
-            raise ValueError("provisioned channels cannot be negative")
+        queued requests and 8 provisioned channels" (plural forms kept even for 1).
+
+        `queued_elsewhere` adds requests that wait outside the pool (on the broker)."""
+        if provisioned_channels < 0 or queued_elsewhere < 0:
+            raise ValueError("counts cannot be negative")
         with self._lock:
-            running, queued = list(self._running), len(self._queue)
+            running, queued = list(self._running), len(self._queue) + queued_elsewhere
         return (
             f"{len(running)} running operations [{', '.join(running)}] with {queued} "
             f"queued requests and {provisioned_channels} provisioned channels"

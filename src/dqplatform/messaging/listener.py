@@ -30,10 +30,20 @@ class Listener:
     handler returns.
     """
 
-    def __init__(self, settings: Settings, queue: Queue, handler: Handler, name: str):
+    def __init__(
+        self,
+        settings: Settings,
+        queue: Queue,
+        handler: Handler,
+        name: str,
+        requeue_on_error: bool = False,
+    ):
         self._settings = settings
         self._queue = queue
         self._handler = handler
+        # For messages that must not be lost (operation events): a failed handler (database
+        # down) puts the message back and the listener waits a little before the next one.
+        self._requeue_on_error = requeue_on_error
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._connection: Connection | None = None
@@ -61,10 +71,14 @@ class Listener:
                 self._handler(body)
             else:
                 logger.warning("dropped a message that is not a JSON object")
-        except Exception:
+        except Exception as exc:
+            if self._requeue_on_error:
+                logger.warning("handler failed (%s); message put back", type(exc).__name__)
+                message.requeue()
+                self._stop.wait(_BACKOFF_MAX / 5)
+                return
             logger.exception("handler failed on a %s message", type(body).__name__)
-        finally:
-            message.ack()
+        message.ack()
 
     def _run(self) -> None:
         backoff = _BACKOFF_START

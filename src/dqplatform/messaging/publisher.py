@@ -54,10 +54,21 @@ class Publisher:
         with self._lock:
             self._ensure()
 
-    def publish(self, message: Message, queue: str, ttl_seconds: float | None = None) -> None:
-        """Send `message` to `queue`; raises BrokerUnavailable if the broker will not take it."""
+    def publish(
+        self,
+        message: Message,
+        queue: str,
+        ttl_seconds: float | None = None,
+        persistent: bool = False,
+    ) -> None:
+        """Send `message` to `queue`; raises BrokerUnavailable if the broker will not take it.
+
+        `persistent` messages are written to disk by the broker (for durable queues)."""
         body = encode(message)
-        properties: dict[str, Any] = {"correlation_id": message.id}
+        properties: dict[str, Any] = {
+            "correlation_id": message.id,
+            "delivery_mode": 2 if persistent else 1,
+        }
         if ttl_seconds is not None:
             properties["expiration"] = ttl_seconds
         with self._lock:

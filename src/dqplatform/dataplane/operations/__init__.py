@@ -1,0 +1,1 @@
+"""Data operations the dataplane runs on Spark: one module per operation type."""
