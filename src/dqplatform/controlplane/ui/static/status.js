@@ -95,7 +95,9 @@
 
   function dateTime(value) {
     const date = new Date(value);
-    return `${date.toLocaleDateString()} ${clock(date)}`;
+    const pad = (n) => String(n).padStart(2, "0");
+    const day = `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+    return `${day} ${clock(date)}`;
   }
 
   const DATAPLANE_FIELDS = {
