@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
@@ -20,7 +22,38 @@ warnings.filterwarnings("ignore", message=".*httpx2.*")
 POSTGRES_ADMIN_URL = os.environ.get(
     "DQP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-RABBITMQ_URL = os.environ.get("DQP_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
+# Each test session gets a RabbitMQ virtual host of its own, so that its fixed queue names
+# (the dataplane's exclusive control queue above all) never meet those of a platform or
+# another test run on the same broker. DQP_TEST_RABBITMQ_URL names a broker to use as is.
+_TEST_VHOST = f"dqp-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+_OWN_VHOST = "DQP_TEST_RABBITMQ_URL" not in os.environ and shutil.which("rabbitmqctl") is not None
+RABBITMQ_URL = os.environ.get(
+    "DQP_TEST_RABBITMQ_URL",
+    f"amqp://guest:guest@127.0.0.1:5672/{_TEST_VHOST}"
+    if _OWN_VHOST
+    else "amqp://guest:guest@127.0.0.1:5672//",
+)
+
+
+def _rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if _OWN_VHOST:
+        _rabbitmqctl("add_vhost", _TEST_VHOST)
+        _rabbitmqctl("set_permissions", "-p", _TEST_VHOST, "guest", ".*", ".*", ".*")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _OWN_VHOST:
+        subprocess.run(
+            ["rabbitmqctl", "-q", "delete_vhost", _TEST_VHOST],
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+
 
 SettingsFactory = Callable[..., Settings]
 

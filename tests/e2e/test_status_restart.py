@@ -161,7 +161,7 @@ def test_broker_outage_and_recovery(tmp_path: Path) -> None:
     proxy.start()
     platform = Platform(
         data_dir=tmp_path / "data",
-        broker_url=f"amqp://guest:guest@127.0.0.1:{proxy.port}//",
+        broker_url=f"amqp://guest:guest@127.0.0.1:{proxy.port}{upstream.path}",
     )
     try:
         _start_up(platform)
