@@ -21,6 +21,7 @@ up: install
 ## Set up and run the whole test suite (lint, unit, integration on SQLite/PostgreSQL and
 ## filesystem/RabbitMQ, end-to-end).
 test: install
+	scripts/system-deps
 	$(BIN)/ruff check src tests bench
 	$(BIN)/pytest -p no:cacheprovider
 
