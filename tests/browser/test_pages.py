@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
 
 from dqplatform.controlplane.auth.dependencies import SESSION_COOKIE, csrf_token
 from dqplatform.controlplane.auth.roles import Role
@@ -305,3 +308,24 @@ def test_pages_load_only_local_scripts_and_styles(site: Site) -> None:
         response = browser.get(asset)
         assert response.status_code == 200 and kind in response.headers["content-type"]
     assert "http" not in browser.get("/ui/static/ui.css").text.replace("http-equiv", "")
+
+
+def test_sign_in_while_the_database_is_down_says_so_on_the_page(
+    site: Site, throttle: LoginThrottle, tmp_path: Path
+) -> None:
+    username = site.user(Role.ADMIN)
+    browser = site.browser()
+    token = form_token(browser.get("/ui/login").text)
+    unreachable = create_engine(f"sqlite:///{tmp_path / 'missing' / 'dqp.db'}")
+    working = site.state.session_factory
+    site.state.session_factory = sessionmaker(unreachable)
+    try:
+        response = browser.post(
+            "/ui/login", data={"username": username, "password": PASSWORD, "form_token": token}
+        )
+    finally:
+        site.state.session_factory = working
+        unreachable.dispose()
+    assert response.status_code == 503
+    assert "database is unavailable" in response.text
+    assert SESSION_COOKIE not in response.headers.get("set-cookie", "")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -19,7 +19,6 @@ from dqplatform.controlplane.auth.login import sign_in
 from dqplatform.controlplane.auth.roles import Role
 from dqplatform.controlplane.auth.throttle import TooManyAttempts
 from dqplatform.controlplane.auth.tokens import issue_session_token
-from dqplatform.controlplane.db.session import SessionDep
 from dqplatform.controlplane.errors import NotAuthenticated
 from dqplatform.controlplane.platform.schemas import PlatformInfo
 from dqplatform.controlplane.ui.pages import render
@@ -89,7 +88,6 @@ def login_form(request: Request) -> Response:
 @router.post(LOGIN_PATH)
 def login_submit(
     request: Request,
-    session: SessionDep,
     username: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
     form_token: Annotated[str, Form()] = "",
@@ -110,7 +108,9 @@ def login_submit(
             error="Enter your username and password.",
         )
     try:
-        user = sign_in(request, session, username, password)
+        # Only reads: a session of its own, so a database outage is answered on this page.
+        with request.app.state.session_factory() as session:
+            user = sign_in(request, session, username, password)
     except TooManyAttempts as exc:
         return _login_page(
             request, status_code=429, username=username, error=exc.message, headers=exc.headers
@@ -152,7 +152,8 @@ def logout(
     return response
 
 
-def _page_context(request: Request, principal: Principal) -> dict[str, object]:
+def _page_context(request: Request, principal: Principal) -> dict[str, Any]:
+    """What the header of a signed-in page shows, and the token its forms and scripts send."""
     settings = request.app.state.settings
     return {
         "username": principal.username,
