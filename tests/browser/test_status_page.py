@@ -443,7 +443,7 @@ def test_restart_from_the_menu_follows_the_dataplane_back(
 def test_a_broker_outage_is_shown_unhealthy_with_its_reason(
     stack: Stack, open_context: Callable[..., BrowserContext]
 ) -> None:
-    page = status_page(open_context, stack, "a-manager")
+    page = status_page(open_context, stack, "admin")
     expect_service(page, "rabbitmq", "ok")
     stack.proxy.stop()
     try:
@@ -466,6 +466,12 @@ def test_a_broker_outage_is_shown_unhealthy_with_its_reason(
         assert "guest:guest" not in page.content()  # the broker URL is shown redacted
         expect(page.locator("#dataplane-unavailable")).to_be_visible()
         screenshot(page, "status-degraded.png")
+        # A restart cannot be sent without the broker: the page says so and stops waiting.
+        menu_action(page, "Restart Dataplane")
+        page.get_by_role("dialog").get_by_role("button", name="Restart Dataplane").click()
+        expect(page.locator("#error")).to_contain_text("Restart Dataplane failed: restart not sent")
+        expect(page.locator("#restart-indicator")).to_be_hidden()
+        assert "guest:guest" not in page.locator("#error").inner_text()
     finally:
         stack.proxy.start()
     # And the page shows the broker back.

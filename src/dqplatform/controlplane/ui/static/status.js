@@ -332,7 +332,7 @@
       await api("PUT", "/api/admin/restart");
     } catch (err) {
       setIndicator("");
-      showError(`The restart was not sent: ${err.message}.`);
+      showError(`Restart Dataplane failed: ${err.message}.`);
       button.disabled = false;
       restarting = false;
       return;
