@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -25,7 +26,7 @@ from tests.e2e.harness import Platform, free_port, wait_until
 POSTGRES_ADMIN_URL = os.environ.get(
     "DQP_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-RABBITMQ_URL = os.environ.get("DQP_BENCH_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
+RABBITMQ_HOST_URL = "amqp://guest:guest@127.0.0.1:5672"
 
 # Two cores: one server process per core is how a 2-core machine is deployed. The load
 # generator shares those cores, which the CPU columns of every table make visible.
@@ -54,10 +55,35 @@ def postgres_database() -> Iterator[str]:
 
 
 @contextlib.contextmanager
+def rabbitmq_vhost() -> Iterator[str]:
+    """A RabbitMQ virtual host for one benchmark run, deleted afterwards.
+
+    The platform's queue names are fixed: in a vhost of its own, the benchmark's controlplane
+    never talks to another platform's dataplane running on the same broker. DQP_BENCH_RABBITMQ_URL
+    names a broker URL to use as it is.
+    """
+    given = os.environ.get("DQP_BENCH_RABBITMQ_URL")
+    if given or shutil.which("rabbitmqctl") is None:
+        yield given or f"{RABBITMQ_HOST_URL}//"
+        return
+    vhost = f"dqp-bench-{uuid.uuid4().hex[:12]}"
+    _rabbitmqctl("add_vhost", vhost)
+    try:
+        _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+        yield f"{RABBITMQ_HOST_URL}/{vhost}"
+    finally:
+        _rabbitmqctl("delete_vhost", vhost)
+
+
+def _rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+
+
+@contextlib.contextmanager
 def platform_up(
     database_url: str,
+    broker_url: str,
     workers: int = DEFAULT_WORKERS,
-    broker_url: str = RABBITMQ_URL,
     extra_env: dict[str, str] | None = None,
     wait_healthy: bool = True,
 ) -> Iterator[Platform]:

@@ -1,0 +1,130 @@
+"""GET /api/status and GET /api under load, next to fastapi-healthz and a bare FastAPI endpoint.
+
+Run: `python -m bench.bench_status` (or `make bench`). Starts `dqp up` on a fresh PostgreSQL
+database and RabbitMQ, the fastapi-healthz app (bench/healthz_app.py) checking the same two,
+and a bare endpoint (bench/bare_app.py), all served by uvicorn with the same worker count,
+then drives each from a separate wrk process at 1, 16 and 64 keep-alive clients, interleaved
+so that any disturbance on the machine hits all of them alike. Needs `wrk` and the `bench`
+extra (`pip install -e ".[bench]"`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import psutil
+
+from bench.load import LoadResult, require_wrk, run_wrk
+from bench.stack import (
+    DEFAULT_WORKERS,
+    controlplane_processes,
+    platform_up,
+    postgres_database,
+    rabbitmq_vhost,
+    uvicorn_app,
+)
+
+CLIENTS = (1, 16, 64)
+SECONDS = 5.0
+WARMUP_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    url: str
+    processes: Callable[[], list[psutil.Process]]
+    authorization: str | None = None
+
+
+def _measure(targets: list[Target], clients: tuple[int, ...], seconds: float) -> dict:
+    results: dict[tuple[str, int], LoadResult] = {}
+    for count in clients:
+        for target in targets:
+            server = target.processes()
+            run_wrk(target.url, count, WARMUP_SECONDS, server, target.authorization)
+            results[target.name, count] = run_wrk(
+                target.url, count, seconds, server, target.authorization
+            )
+    return results
+
+
+def _ratio(value: float, reference: float) -> str:
+    return f"{value / reference:.1f}x" if reference else "-"
+
+
+def print_table(results: dict[tuple[str, int], LoadResult], workers: int) -> None:
+    print(f"\nGET /api/status and GET /api under load ({workers} uvicorn workers each, wrk)")
+    header = (
+        f"{'endpoint':<22}{'clients':>8}{'req/s':>9}{'p50 ms':>8}{'p99 ms':>8}{'errors':>8}"
+        f"{'vs healthz':>11}{'vs bare':>9}{'load CPU':>10}{'server CPU':>11}"
+    )
+    print(header)
+    print("-" * len(header))
+    names = list(dict.fromkeys(name for name, _ in results))
+    counts = sorted({count for _, count in results})
+    for count in counts:
+        healthz = results.get(("fastapi-healthz", count))
+        bare = results.get(("bare FastAPI", count))
+        for name in names:
+            result = results[name, count]
+            vs_healthz = _ratio(result.rps, healthz.rps) if healthz else "-"
+            vs_bare = _ratio(result.rps, bare.rps) if bare else "-"
+            print(
+                f"{name:<22}{count:>8}{result.rps:>9.0f}{result.p50_ms:>8.1f}"
+                f"{result.p99_ms:>8.1f}{result.errors:>8}{vs_healthz:>11}{vs_bare:>9}"
+                f"{result.load_cpu:>9.0%} {result.server_cpu:>10.0%}"
+            )
+    print(
+        "load CPU / server CPU: share of one core used by the wrk process / by the server's"
+        " processes during the run (the machine has 2 cores)."
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS)
+    parser.add_argument("--seconds", type=float, default=SECONDS)
+    parser.add_argument("--clients", default=",".join(map(str, CLIENTS)))
+    args = parser.parse_args(argv)
+    require_wrk()
+    clients = tuple(int(value) for value in args.clients.split(","))
+    with contextlib.ExitStack() as stack:
+        database_url = stack.enter_context(postgres_database())
+        broker_url = stack.enter_context(rabbitmq_vhost())
+        platform = stack.enter_context(platform_up(database_url, broker_url, args.workers))
+        healthz = stack.enter_context(
+            uvicorn_app(
+                "bench.healthz_app:app",
+                "/health",
+                workers=args.workers,
+                env={
+                    "BENCH_HEALTHZ_DATABASE_URL": database_url,
+                    "BENCH_HEALTHZ_AMQP_URL": broker_url,
+                },
+            )
+        )
+        bare = stack.enter_context(uvicorn_app("bench.bare_app:app", "/bare", args.workers))
+        bearer = f"Bearer {platform.token}"
+        targets = [
+            Target(
+                "GET /api/status",
+                platform.url + "/api/status",
+                lambda: controlplane_processes(platform),
+                bearer,
+            ),
+            Target(
+                "GET /api", platform.url + "/api", lambda: controlplane_processes(platform), bearer
+            ),
+            Target("fastapi-healthz", healthz.url, healthz.processes),
+            Target("bare FastAPI", bare.url, bare.processes),
+        ]
+        results = _measure(targets, clients, args.seconds)
+    print_table(results, args.workers)
+
+
+if __name__ == "__main__":
+    main()
