@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from functools import cached_property
@@ -179,15 +180,27 @@ class Settings(BaseSettings):
 
 
 def _read_or_create_secret(path: Path) -> str:
-    """Return the secret in `path`, creating it (mode 0600) on first use."""
+    """Return the secret in `path`, creating it (mode 0600) on first use.
+
+    The secret is written to a file of its own and then linked into place, so that a process
+    starting at the same moment never reads a half-written (empty) secret: whichever link
+    lands first wins, and everyone reads that one.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as handle:
-        handle.write(secrets.token_urlsafe(48))
-    return path.read_text().strip()
+    if not path.exists():
+        candidate = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+            with contextlib.suppress(FileExistsError):
+                os.link(candidate, path)
+        finally:
+            candidate.unlink(missing_ok=True)
+    value = path.read_text().strip()
+    if not value:
+        raise SettingsError(f"the secret file {path} is empty: remove it to generate a new one")
+    return value
 
 
 class SettingsError(Exception):

@@ -197,12 +197,6 @@ def test_dqp_jwt_secret_overrides_the_file(
     assert not (fresh / "jwt_secret").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="settings._read_or_create_secret creates the file before writing it: a process "
-    "that loads the secret in that moment reads an empty one (seen with 4 processes on a "
-    "fresh data dir in ~15% of runs). Remove this mark once the file is written atomically.",
-)
 def test_a_secret_being_written_is_never_read_empty(
     clean_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
