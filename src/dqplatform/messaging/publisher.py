@@ -7,7 +7,7 @@ import logging
 import threading
 from typing import Any
 
-from kombu import Connection, Producer
+from kombu import Connection, Producer, Queue
 
 from dqplatform.messaging.broker import BrokerUnavailable, check_filesystem_broker, connect
 from dqplatform.messaging.schemas import Message, encode
@@ -60,10 +60,13 @@ class Publisher:
         queue: str,
         ttl_seconds: float | None = None,
         persistent: bool = False,
+        declare: Queue | None = None,
     ) -> None:
         """Send `message` to `queue`; raises BrokerUnavailable if the broker will not take it.
 
-        `persistent` messages are written to disk by the broker (for durable queues)."""
+        `persistent` messages are written to disk by the broker (for durable queues). A
+        durable queue is given as `declare`, so that it exists before the first message:
+        RabbitMQ drops what is sent to a queue nobody declared yet."""
         body = encode(message)
         properties: dict[str, Any] = {
             "correlation_id": message.id,
@@ -71,6 +74,8 @@ class Publisher:
         }
         if ttl_seconds is not None:
             properties["expiration"] = ttl_seconds
+        if declare is not None:
+            properties["declare"] = [declare]
         with self._lock:
             # One reconnect attempt: a connection the broker dropped since the last publish.
             for attempt in (1, 2):

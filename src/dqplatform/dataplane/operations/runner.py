@@ -29,6 +29,7 @@ from dqplatform.messaging.operations import (
     OperationOutput,
     Progress,
     RunOperation,
+    operation_events_queue,
     operations_queue,
 )
 from dqplatform.messaging.publisher import Publisher
@@ -206,7 +207,9 @@ class OperationRunner:
             progress=progress,
             **fields,
         )
-        self._events.publish(message, OPERATION_EVENTS_QUEUE, persistent=True)
+        self._events.publish(
+            message, OPERATION_EVENTS_QUEUE, persistent=True, declare=operation_events_queue()
+        )
 
     def _report_progress(self, request: RunOperation, progress: Progress) -> None:
         try:
@@ -234,24 +237,25 @@ class OperationRunner:
             self._event(request, "started", context.progress)
             output: OperationOutput = self._run(context)
             outcome = {"result": "success", "output": output}
-        except OperationCancelled:
-            with self._lock:
-                aborted = request.operation_id in self._aborted
-            if not aborted:
-                # Interrupted by a shutdown: the operation goes back on the queue, and the
-                # controlplane learns it waits to be resumed (not lost with this dataplane).
-                self._report_interrupted(request, context.progress)
-                self._settle_later(key, done=False)
-                logger.info(
-                    "op-%d interrupted; put back for the next dataplane", request.operation_id
-                )
-                return
-            outcome = {"result": "aborted", "message": "aborted on request"}
-        except OperationFailed as exc:
-            outcome = {"result": "failure", "message": str(exc)}
         except Exception as exc:
-            logger.exception("op-%d failed unexpectedly", request.operation_id)
-            outcome = {"result": "failure", "message": f"internal error: {type(exc).__name__}"}
+            # A Spark job cancelled under the operation fails with Spark's own error; the
+            # token says whether that was a cancellation.
+            if isinstance(exc, OperationCancelled) or cancel.cancelled:
+                with self._lock:
+                    aborted = request.operation_id in self._aborted
+                if not aborted:
+                    # Interrupted by a shutdown: the operation goes back on the queue, and
+                    # the controlplane learns it waits to be resumed (not lost with us).
+                    self._report_interrupted(request, context.progress)
+                    self._settle_later(key, done=False)
+                    logger.info("op-%d interrupted; put back", request.operation_id)
+                    return
+                outcome = {"result": "aborted", "message": "aborted on request"}
+            elif isinstance(exc, OperationFailed):
+                outcome = {"result": "failure", "message": str(exc)}
+            else:
+                logger.exception("op-%d failed unexpectedly", request.operation_id)
+                outcome = {"result": "failure", "message": f"internal error: {type(exc).__name__}"}
         self._finish(request, context.progress, outcome)
 
     def _finish(self, request: RunOperation, progress: Progress, outcome: dict[str, Any]) -> None:
