@@ -18,6 +18,16 @@ class BrokerUnavailable(Exception):
     """The broker could not be reached or would not take a message."""
 
 
+def describe_error(exc: BaseException) -> str:
+    """A short reason fit for users and logs: the OS's words where there are some, never a
+    URL (and so never a password)."""
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return type(exc).__name__
+
+
 def is_filesystem(settings: Settings) -> bool:
     return settings.resolved_broker_url.startswith("filesystem://")
 

@@ -9,7 +9,12 @@ from typing import Any
 
 from kombu import Connection, Producer, Queue
 
-from dqplatform.messaging.broker import BrokerUnavailable, check_filesystem_broker, connect
+from dqplatform.messaging.broker import (
+    BrokerUnavailable,
+    check_filesystem_broker,
+    connect,
+    describe_error,
+)
 from dqplatform.messaging.schemas import Message, encode
 from dqplatform.settings import Settings
 
@@ -36,7 +41,9 @@ class Publisher:
             connection.ensure_connection(max_retries=1, interval_start=0, timeout=self._timeout)
         except Exception as exc:
             connection.release()
-            raise BrokerUnavailable(f"cannot connect to the broker: {type(exc).__name__}") from None
+            raise BrokerUnavailable(
+                f"cannot connect to the broker: {describe_error(exc)}"
+            ) from None
         self._connection = connection
         self._producer = Producer(connection.default_channel, serializer="json")
         return self._producer
@@ -89,7 +96,7 @@ class Publisher:
                     self._drop()
                     if attempt == 2:
                         raise BrokerUnavailable(
-                            f"the broker did not take the message: {type(exc).__name__}"
+                            f"the broker did not take the message: {describe_error(exc)}"
                         ) from None
                     logger.info("publish failed (%s), reconnecting once", type(exc).__name__)
 
@@ -109,7 +116,7 @@ class Publisher:
                 raise
             except Exception as exc:
                 self._drop()
-                raise BrokerUnavailable(f"broker check failed: {type(exc).__name__}") from None
+                raise BrokerUnavailable(f"broker check failed: {describe_error(exc)}") from None
 
     def channels(self) -> int:
         from dqplatform.messaging.broker import open_channels
