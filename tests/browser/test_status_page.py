@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +25,13 @@ from tests.e2e.tcp_proxy import TcpProxy
 pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
-SCREENSHOTS = REPO / "docs" / "screenshots"
+# The README's screenshots are refreshed with DQP_UPDATE_SCREENSHOTS=1; an ordinary run
+# writes them to a scratch folder so that `make test` leaves the tree as it found it.
+SCREENSHOTS = (
+    REPO / "docs" / "screenshots"
+    if os.environ.get("DQP_UPDATE_SCREENSHOTS") == "1"
+    else Path(tempfile.gettempdir()) / "dqp-screenshots"
+)
 PASSWORD = "a long enough password"
 VIEWPORT = {"width": 1280, "height": 900}
 DATAPLANE_BACK_TIMEOUT_MS = 150_000
