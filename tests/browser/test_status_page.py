@@ -61,7 +61,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     proxy.start()
     root = tmp_path_factory.mktemp("platform")
     platform = Platform(
-        data_dir=root / "data", broker_url=f"amqp://guest:guest@127.0.0.1:{proxy.port}//"
+        data_dir=root / "data",
+        broker_url=f"amqp://guest:guest@127.0.0.1:{proxy.port}{upstream.path}",
     )
     try:
         platform.start("up", "up")  # creates the user `admin` on its first start
