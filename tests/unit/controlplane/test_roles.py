@@ -72,6 +72,7 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("POST", "/api/connections", Role.MANAGER, 422),
     Endpoint("PUT", "/api/connections/{connection_id}", Role.MANAGER, 422),
     Endpoint("DELETE", "/api/connections/{connection_id}", Role.MANAGER, 404),
+    Endpoint("POST", "/api/connections/{connection_id}/test", Role.MANAGER, 404),
 ]
 # Served outside the OpenAPI document.
 UNDOCUMENTED = {("GET", "/api/openapi.json"), ("GET", "/api/docs")}
