@@ -73,6 +73,7 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("PUT", "/api/connections/{connection_id}", Role.MANAGER, 422),
     Endpoint("DELETE", "/api/connections/{connection_id}", Role.MANAGER, 404),
     Endpoint("POST", "/api/connections/{connection_id}/test", Role.MANAGER, 404),
+    Endpoint("POST", "/api/connections/{connection_id}/test", Role.MANAGER, 404),
 ]
 # Served outside the OpenAPI document.
 UNDOCUMENTED = {("GET", "/api/openapi.json"), ("GET", "/api/docs")}

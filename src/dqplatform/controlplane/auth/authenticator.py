@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from dqplatform.controlplane.auth.directory import UserDirectory
 from dqplatform.controlplane.auth.roles import Role
-from dqplatform.controlplane.auth.tokens import InvalidToken, TokenClaims, decode_token
+from dqplatform.controlplane.auth.tokens import InvalidToken, TokenClaims
+from dqplatform.controlplane.auth.verified import VerifiedTokens
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +26,7 @@ ClaimCheck = Callable[[TokenClaims], None]
 
 class Authenticator:
     def __init__(self, secret: str, directory: UserDirectory):
-        self._secret = secret
+        self._verified = VerifiedTokens(secret)
         self._directory = directory
         self._checks: list[ClaimCheck] = []
 
@@ -33,7 +34,7 @@ class Authenticator:
         self._checks.append(check)
 
     def authenticate(self, token: str) -> Principal:
-        claims = decode_token(self._secret, token)
+        claims = self._verified.decode(token)
         for check in self._checks:
             check(claims)
         known = self._directory.get(claims.subject)
