@@ -42,7 +42,7 @@ def test_a_published_message_reaches_the_listener(broker_settings: Settings) -> 
     try:
         sent = HealthRequest(reply_to="nowhere", expires_at=Request.expiry(5))
         publisher.publish(sent, name)
-        body = received.get(timeout=5)
+        body = received.get(timeout=20)
         assert parse_message(body) == sent
         assert listener.channels() >= 1
         assert publisher.channels() >= 1
