@@ -1,0 +1,1 @@
+"""Benchmarks that start real processes and print their figures: `python -m bench`."""
