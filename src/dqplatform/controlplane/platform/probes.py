@@ -58,9 +58,16 @@ class CoalescedProbe:
         self.last: ProbeResult | None = None
         self.runs = 0
 
-    async def result(self) -> ProbeResult:
+    def fresh(self) -> ProbeResult | None:
+        """The last result if it is still young enough to reuse, without waiting for anything."""
         last = self.last
         if last is not None and time.monotonic() - last.monotonic < self._max_age:
+            return last
+        return None
+
+    async def result(self) -> ProbeResult:
+        last = self.fresh()
+        if last is not None:
             return last
         if self._inflight is None or self._inflight.done():
             self._inflight = asyncio.create_task(self._run())

@@ -23,12 +23,17 @@ from dqplatform.messaging.schemas import (
 from dqplatform.settings import Settings
 
 
-@dataclass(frozen=True, slots=True)
+# eq=False: snapshots compare and hash by identity, so one can key a cache of what derives from it.
+@dataclass(frozen=True, slots=True, eq=False)
 class StatusSnapshot:
     database: ProbeResult
     broker: ProbeResult
     dataplane: ProbeResult
     routes: ProbeResult
+
+    @property
+    def results(self) -> tuple[ProbeResult, ProbeResult, ProbeResult, ProbeResult]:
+        return (self.database, self.broker, self.dataplane, self.routes)
 
     @property
     def health_reply(self) -> HealthReply | None:
@@ -70,6 +75,9 @@ class StatusService:
         self.dataplane = CoalescedProbe(self._check_dataplane, self.deadline, max_age)
         # A little over the deadline: _check_routes answers by itself just before it.
         self.routes = CoalescedProbe(self._check_routes, self.deadline + 0.1, max_age)
+        # Handed out again while the results are the same, so callers can reuse what they
+        # derived from it (the encoded body of GET /api/status).
+        self._last_snapshot: StatusSnapshot | None = None
 
     async def _in_thread(self, fn: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
@@ -133,13 +141,19 @@ class StatusService:
         return reply.results
 
     async def snapshot(self) -> StatusSnapshot:
-        database, broker, dataplane, routes = await asyncio.gather(
-            self.database.result(),
-            self.broker.result(),
-            self.dataplane.result(),
-            self.routes.result(),
-        )
-        return StatusSnapshot(database, broker, dataplane, routes)
+        """The four results; the same snapshot object for as long as none of them changed."""
+        probes = (self.database, self.broker, self.dataplane, self.routes)
+        # The common case under load: every result is fresh, so no task and no wait at all.
+        fresh = [probe.fresh() for probe in probes]
+        results = [result for result in fresh if result is not None]
+        if len(results) < len(probes):
+            results = list(await asyncio.gather(*(probe.result() for probe in probes)))
+        last = self._last_snapshot
+        if last is not None and all(a is b for a, b in zip(results, last.results, strict=True)):
+            return last
+        snapshot = StatusSnapshot(*results)
+        self._last_snapshot = snapshot
+        return snapshot
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

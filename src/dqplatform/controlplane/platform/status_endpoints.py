@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from dqplatform.controlplane.admin.models import RestartRequest
 from dqplatform.controlplane.auth.dependencies import RequireManager, RequireMember
 from dqplatform.controlplane.platform.probes import ProbeResult
-from dqplatform.controlplane.platform.status import StatusService
+from dqplatform.controlplane.platform.status import StatusService, StatusSnapshot
 from dqplatform.controlplane.platform.status_schemas import (
     ComponentDetails,
     PlatformStatus,
@@ -33,11 +34,10 @@ def _state(result: ProbeResult) -> str:
     return "OK" if result.ok else UNHEALTHY
 
 
-@router.get("", response_model=PlatformStatus, summary="Get platform status")
-async def get_status(request: Request, _: RequireMember) -> JSONResponse:
-    """Health of the database, the broker, the dataplane and the private routes."""
-    service: StatusService = request.app.state.status
-    snapshot = await service.snapshot()
+# A status poller asks hundreds of times per probe, and the snapshot only changes when a probe
+# ends: its body is encoded once. Snapshots compare by identity, so the cache holds just the last.
+@functools.lru_cache(maxsize=1)
+def _encode(snapshot: StatusSnapshot) -> bytes:
     reply = snapshot.health_reply
     body: dict[str, Any] = {
         "database_connection": _state(snapshot.database),
@@ -47,7 +47,15 @@ async def get_status(request: Request, _: RequireMember) -> JSONResponse:
     routes = snapshot.private_routes
     if routes:
         body["private_routes"] = routes
-    return JSONResponse(body)
+    return bytes(JSONResponse(body).body)
+
+
+@router.get("", response_model=PlatformStatus, summary="Get platform status")
+async def get_status(request: Request, _: RequireMember) -> Response:
+    """Health of the database, the broker, the dataplane and the private routes."""
+    service: StatusService = request.app.state.status
+    snapshot = await service.snapshot()
+    return Response(_encode(snapshot), media_type="application/json")
 
 
 def _details(result: ProbeResult) -> ComponentDetails:
