@@ -11,13 +11,17 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy.orm import sessionmaker
 
 from dqplatform.controlplane.admin.endpoints import router as admin_router
+from dqplatform.controlplane.anomalies.endpoints import router as anomalies_router
 from dqplatform.controlplane.auth.authenticator import Authenticator
 from dqplatform.controlplane.auth.cli_authorize import router as cli_authorize_router
 from dqplatform.controlplane.auth.directory import UserDirectory
 from dqplatform.controlplane.auth.login import router as login_router
+from dqplatform.controlplane.checks.endpoints import router as quality_checks_router
 from dqplatform.controlplane.connections.endpoints import router as connections_router
 from dqplatform.controlplane.connections.service import private_routes_lister
 from dqplatform.controlplane.connections.testing import router as connection_test_router
+from dqplatform.controlplane.containers.endpoints import router as containers_router
+from dqplatform.controlplane.datastores.endpoints import router as datastores_router
 from dqplatform.controlplane.db.engine import create_db_engine
 from dqplatform.controlplane.db.migrate import upgrade_database
 from dqplatform.controlplane.errors import install_error_handlers
@@ -49,6 +53,10 @@ def _include_routers(app: FastAPI) -> None:
         user_tokens_router,
         connections_router,
         connection_test_router,
+        datastores_router,
+        containers_router,
+        quality_checks_router,
+        anomalies_router,
     ]
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)

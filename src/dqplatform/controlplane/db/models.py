@@ -1,9 +1,25 @@
 """Imports every model so that the metadata Alembic sees is complete."""
 
 from dqplatform.controlplane.admin.models import RestartRequest
+from dqplatform.controlplane.anomalies.models import Anomaly
+from dqplatform.controlplane.checks.models import QualityCheck
 from dqplatform.controlplane.connections.models import Connection
+from dqplatform.controlplane.containers.models import Container
+from dqplatform.controlplane.datastores.models import Datastore
 from dqplatform.controlplane.db.base import Base
+from dqplatform.controlplane.profiles.models import FieldProfile
 from dqplatform.controlplane.tokens.models import UserToken
 from dqplatform.controlplane.users.models import User
 
-__all__ = ["Base", "Connection", "RestartRequest", "User", "UserToken"]
+__all__ = [
+    "Anomaly",
+    "Base",
+    "Connection",
+    "Container",
+    "Datastore",
+    "FieldProfile",
+    "QualityCheck",
+    "RestartRequest",
+    "User",
+    "UserToken",
+]

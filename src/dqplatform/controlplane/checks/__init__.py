@@ -1,0 +1,1 @@
+"""Quality checks: rules on one field of one container, evaluated by scan operations."""

@@ -1,0 +1,1 @@
+"""Containers: the tables, views and files a catalog operation found in a datastore."""
