@@ -19,17 +19,23 @@ import psutil
 
 from bench.load import LoadResult, require_wrk, run_wrk
 from bench.stack import (
+    DEFAULT_CACHE_SECONDS,
     DEFAULT_WORKERS,
     controlplane_processes,
     platform_up,
     postgres_database,
     rabbitmq_vhost,
     uvicorn_app,
+    uvicorn_workers,
 )
+from bench.worker_counters import per_worker
+from tests.e2e.harness import Platform
 
 CLIENTS = (1, 16, 64)
 SECONDS = 5.0
 WARMUP_SECONDS = 1.0
+PROBE_CLIENTS = 64
+PROBE_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,52 @@ def print_table(results: dict[tuple[str, int], LoadResult], workers: int) -> Non
     )
 
 
+@dataclass(frozen=True)
+class ProbeCount:
+    seconds: float
+    sent: dict[int, int]  # worker pid -> dataplane probes sent during the load
+    requests: int
+
+
+def count_probes(platform: Platform, seconds: float) -> ProbeCount:
+    """Dataplane probes each worker sent while PROBE_CLIENTS clients poll GET /api/status.
+
+    dataplane_probes_sent counts per controlplane process, so it is read from every worker
+    before and after the load (bench/worker_counters.py finds which worker answered).
+    """
+    processes = controlplane_processes(platform)
+    workers = uvicorn_workers(processes)
+    details = platform.url + "/api/status/details"
+    bearer = f"Bearer {platform.token}"
+    before = per_worker(details, bearer, workers)
+    load = run_wrk(platform.url + "/api/status", PROBE_CLIENTS, seconds, processes, bearer)
+    after = per_worker(details, bearer, workers)
+    sent = {
+        pid: after[pid]["dataplane_probes_sent"] - before[pid]["dataplane_probes_sent"]
+        for pid in before
+        if pid in after
+    }
+    if len(sent) < len(workers):
+        raise RuntimeError(f"read the counter of {len(sent)} of {len(workers)} workers only")
+    return ProbeCount(load.seconds, sent, load.requests)
+
+
+def print_probes(count: ProbeCount, window: float) -> None:
+    print(
+        f"\nDataplane probes while {PROBE_CLIENTS} clients poll GET /api/status for "
+        f"{count.seconds:.0f} s ({count.requests:,} answers; coalescing window {window:g} s)"
+    )
+    header = f"{'process':<22}{'probes':>8}{'per second':>12}{'per window':>12}"
+    print(header)
+    print("-" * len(header))
+    for number, (pid, sent) in enumerate(sorted(count.sent.items()), start=1):
+        rate = sent / count.seconds
+        print(f"{f'worker {number} (pid {pid})':<22}{sent:>8}{rate:>12.2f}{rate * window:>12.2f}")
+    total = sum(count.sent.values())
+    rate = total / count.seconds
+    print(f"{'all workers':<22}{total:>8}{rate:>12.2f}{rate * window:>12.2f}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS)
@@ -123,7 +175,9 @@ def main(argv: list[str] | None = None) -> None:
             Target("bare FastAPI", bare.url, bare.processes),
         ]
         results = _measure(targets, clients, args.seconds)
+        probes = count_probes(platform, PROBE_SECONDS)
     print_table(results, args.workers)
+    print_probes(probes, DEFAULT_CACHE_SECONDS)
 
 
 if __name__ == "__main__":

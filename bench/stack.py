@@ -20,6 +20,7 @@ import psutil
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from bench.worker_counters import per_worker
 from dqplatform.settings import Settings
 from tests.e2e.harness import Platform, free_port, wait_until
 
@@ -107,12 +108,26 @@ def platform_up(
             platform.token = platform.issue_token("admin")
             if wait_healthy:
                 platform.wait_dataplane_healthy(timeout=180)
+            wait_all_workers(platform, workers)
             yield platform
         except BaseException:
             sys.stderr.write(f"--- tail of the dqp up log ---\n{platform.log('up')[-3000:]}\n")
             raise
         finally:
             platform.stop_all()
+
+
+def wait_all_workers(platform: Platform, count: int, timeout: float = 120) -> None:
+    """Until each of the `count` uvicorn workers answers (they start one after another)."""
+
+    def all_answer() -> bool:
+        workers = uvicorn_workers(controlplane_processes(platform))
+        if len(workers) < count:
+            return False
+        answers = per_worker(platform.url + "/api/status", f"Bearer {platform.token}", workers)
+        return len(answers) == count
+
+    wait_until(all_answer, timeout, interval=0.5)
 
 
 def controlplane_processes(platform: Platform) -> list[psutil.Process]:
@@ -123,6 +138,23 @@ def controlplane_processes(platform: Platform) -> list[psutil.Process]:
             if "controlplane" in child.cmdline():
                 return [child, *child.children(recursive=True)]
     raise RuntimeError("no controlplane process under dqp up")
+
+
+def uvicorn_workers(processes: list[psutil.Process]) -> list[psutil.Process]:
+    """The processes that serve requests: uvicorn's workers, or the lone process without any.
+
+    `processes` is a server's process tree, its root first; multiprocessing's helper (the
+    resource tracker) is in the tree too but serves nothing.
+    """
+    workers = [process for process in processes[1:] if _serves(process)]
+    return workers or processes[:1]
+
+
+def _serves(process: psutil.Process) -> bool:
+    try:
+        return "resource_tracker" not in " ".join(process.cmdline())
+    except psutil.Error:
+        return False
 
 
 @dataclass
