@@ -117,18 +117,32 @@ class Platform:
         assert result.returncode == 0, result.stderr
         return result.stdout.strip()
 
-    def get(self, path: str, token: str | None = None, timeout: float = 10.0) -> httpx.Response:
+    @property
+    def http(self) -> httpx.Client:
+        """One client for the whole test: building one per call costs an SSL context each."""
+        client = self.__dict__.get("_http")
+        if client is None:
+            client = self.__dict__["_http"] = httpx.Client()
+        return client
+
+    def request(
+        self, method: str, path: str, token: str | None = None, timeout: float = 10.0, **kwargs: Any
+    ) -> httpx.Response:
         headers = {"Authorization": f"Bearer {token or self.token}"}
-        return httpx.get(self.url + path, headers=headers, timeout=timeout)
+        return self.http.request(
+            method, self.url + path, headers=headers, timeout=timeout, **kwargs
+        )
+
+    def get(self, path: str, token: str | None = None, timeout: float = 10.0) -> httpx.Response:
+        return self.request("GET", path, token, timeout)
 
     def put(self, path: str, token: str | None = None, timeout: float = 10.0) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {token or self.token}"}
-        return httpx.put(self.url + path, headers=headers, timeout=timeout)
+        return self.request("PUT", path, token, timeout)
 
     def wait_api(self, timeout: float = START_TIMEOUT) -> None:
         def answers() -> bool:
             try:
-                return httpx.get(self.url + "/api/health", timeout=1).status_code == 204
+                return self.http.get(self.url + "/api/health", timeout=1).status_code == 204
             except httpx.HTTPError:
                 return False
 

@@ -25,11 +25,14 @@ from dqplatform.controlplane.datastores.endpoints import router as datastores_ro
 from dqplatform.controlplane.db.engine import create_db_engine
 from dqplatform.controlplane.db.migrate import upgrade_database
 from dqplatform.controlplane.errors import install_error_handlers
+from dqplatform.controlplane.operations.dispatcher import OperationDispatcher, live_boot_reader
+from dqplatform.controlplane.operations.endpoints import router as operations_router
 from dqplatform.controlplane.platform.dataplane_client import DataplaneClient
 from dqplatform.controlplane.platform.endpoints import router as platform_router
 from dqplatform.controlplane.platform.info import platform_info
 from dqplatform.controlplane.platform.status import StatusService
 from dqplatform.controlplane.platform.status_endpoints import router as status_router
+from dqplatform.controlplane.secrets_box import SecretsBox
 from dqplatform.controlplane.tokens.endpoints import router as user_tokens_router
 from dqplatform.controlplane.tokens.registry import TokenRegistry
 from dqplatform.controlplane.ui.mount import mount_ui
@@ -57,6 +60,7 @@ def _include_routers(app: FastAPI) -> None:
         containers_router,
         quality_checks_router,
         anomalies_router,
+        operations_router,
     ]
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)
@@ -95,9 +99,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Give the reply queue a moment so the first status call can reach the dataplane;
         # a broker that is down must not hold the API back.
         await asyncio.to_thread(dataplane.replies.ready.wait, settings.probe_timeout_seconds)
+        operations = OperationDispatcher(
+            settings, session_factory, dataplane, lambda: SecretsBox.from_settings(settings)
+        )
+        operations.events.start()
+        app.state.operations = operations
+        reconciler = asyncio.create_task(
+            operations.keep_reconciling(live_boot_reader(app.state.status)), name="operations"
+        )
         try:
             yield
         finally:
+            reconciler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reconciler
+            await asyncio.to_thread(operations.events.stop)
             app.state.status.close()
             await asyncio.to_thread(dataplane.stop)
             refresher.cancel()

@@ -7,6 +7,7 @@ from dqplatform.controlplane.connections.models import Connection
 from dqplatform.controlplane.containers.models import Container
 from dqplatform.controlplane.datastores.models import Datastore
 from dqplatform.controlplane.db.base import Base
+from dqplatform.controlplane.operations.models import Operation
 from dqplatform.controlplane.profiles.models import FieldProfile
 from dqplatform.controlplane.tokens.models import UserToken
 from dqplatform.controlplane.users.models import User
@@ -18,6 +19,7 @@ __all__ = [
     "Container",
     "Datastore",
     "FieldProfile",
+    "Operation",
     "QualityCheck",
     "RestartRequest",
     "User",

@@ -1,0 +1,1 @@
+"""Data operations: requests, their lifecycle from queued to finished, and their recovery."""

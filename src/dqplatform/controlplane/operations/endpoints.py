@@ -1,0 +1,95 @@
+"""/api/operations: run, list, read and abort data operations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+
+from dqplatform.controlplane.auth.dependencies import RequireManager, RequireMember
+from dqplatform.controlplane.datastores.models import Datastore
+from dqplatform.controlplane.db.session import SessionDep
+from dqplatform.controlplane.errors import NotFound
+from dqplatform.controlplane.operations import service
+from dqplatform.controlplane.operations.dispatcher import OperationDispatcher
+from dqplatform.controlplane.operations.schemas import OperationPage, OperationRead, OperationRun
+from dqplatform.controlplane.tokens.dependencies import on_commit
+
+router = APIRouter(prefix="/operations", tags=["operations"])
+
+OperationId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+MAX_PAGE_SIZE = 100
+
+
+def _dispatcher(request: Request) -> OperationDispatcher:
+    dispatcher: OperationDispatcher = request.app.state.operations
+    return dispatcher
+
+
+@router.post("/run", response_model=OperationRead, status_code=200, summary="Run an operation")
+def run_operation(
+    body: OperationRun, request: Request, session: SessionDep, manager: RequireManager
+) -> OperationRead:
+    """Queue a catalog (sync), profile or scan of a datastore; poll GET /api/operations/{id}."""
+    if session.get(Datastore, body.datastore_id) is None:
+        raise NotFound(f"no datastore with id {body.datastore_id}")
+    dispatcher = _dispatcher(request)
+    operation = service.create_operation(session, body, manager.username)
+    operation_id = operation.id
+    # Sent once the row is committed, so the dataplane never runs an operation we forgot.
+    on_commit(session, lambda: dispatcher.publish(operation_id))
+    return service.to_read(operation, dispatcher.live_boot_id)
+
+
+@router.get("", response_model=OperationPage, summary="List operations")
+def list_operations(
+    request: Request,
+    session: SessionDep,
+    _: RequireMember,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
+    datastore: Annotated[list[int], Query(max_length=100)] = [],  # noqa: B006
+    operation_type: Annotated[list[str], Query(max_length=5)] = [],  # noqa: B006
+    result: Annotated[list[str], Query(max_length=5)] = [],  # noqa: B006
+    start_date: datetime | None = None,
+    end_date: datetime | None = None,
+    sort_created: Annotated[str, Query(pattern="^(asc|desc)$")] = "desc",
+) -> OperationPage:
+    """Operations, newest first; filter by datastore, type and result (each repeatable)."""
+    rows, total = service.list_operations(
+        session,
+        page,
+        size,
+        datastore,
+        operation_type,
+        result,
+        start_date,
+        end_date,
+        newest_first=sort_created == "desc",
+    )
+    live = _dispatcher(request).live_boot_id
+    return OperationPage(
+        items=[service.to_read(row, live) for row in rows], total=total, page=page, size=size
+    )
+
+
+@router.get("/{operation_id}", response_model=OperationRead, summary="Get an operation")
+def get_operation(
+    operation_id: OperationId, request: Request, session: SessionDep, _: RequireMember
+) -> OperationRead:
+    """An operation with its progress; `end_time` is set once it has ended."""
+    operation = service.require_operation(session, operation_id)
+    return service.to_read(operation, _dispatcher(request).live_boot_id)
+
+
+@router.put("/abort/{operation_id}", response_model=OperationRead, summary="Abort an operation")
+def abort_operation(
+    operation_id: OperationId, request: Request, session: SessionDep, _: RequireManager
+) -> OperationRead:
+    """Abort a queued or running operation; a running one stops its Spark jobs within seconds."""
+    dispatcher = _dispatcher(request)
+    operation = service.require_operation(session, operation_id)
+    if service.request_abort(session, operation, dispatcher.live_boot_id):
+        on_commit(session, lambda: dispatcher.send_abort(operation_id))
+    return service.to_read(operation, dispatcher.live_boot_id)

@@ -1,0 +1,43 @@
+"""The operations table: one row per requested operation, through all its attempts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from dqplatform.controlplane.db.base import Base, UTCDateTime, utcnow
+
+QUEUED, RUNNING, SUCCESS, FAILURE, ABORTED = "queued", "running", "success", "failure", "aborted"
+ENDED = (SUCCESS, FAILURE, ABORTED)
+
+
+class Operation(Base):
+    __tablename__ = "operations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    type: Mapped[str] = mapped_column(String(16))
+    datastore_id: Mapped[int] = mapped_column(
+        ForeignKey("datastores.id", ondelete="CASCADE"), index=True
+    )
+    container_names: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    # Options a client sent that this platform records but does not act on.
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    result: Mapped[str] = mapped_column(String(16), default=QUEUED, index=True)
+    message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Each delivery to a dataplane that is lost (the dataplane died) starts a new attempt;
+    # events of older attempts are ignored, so a result is recorded exactly once.
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    boot_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    abort_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    start_time: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    end_time: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    total_containers: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    containers_analyzed: Mapped[int] = mapped_column(Integer, default=0)
+    records_processed: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
