@@ -112,6 +112,10 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("GET", "/api/anomalies/{anomaly_id}", Role.MEMBER, 404),
     Endpoint("PUT", "/api/anomalies/{anomaly_id}", Role.MANAGER, 422),
     Endpoint("DELETE", "/api/anomalies/{anomaly_id}", Role.MANAGER, 404),
+    Endpoint("POST", "/api/operations/run", Role.MANAGER, 422),
+    Endpoint("GET", "/api/operations", Role.MEMBER, 200),
+    Endpoint("GET", "/api/operations/{operation_id}", Role.MEMBER, 404),
+    Endpoint("PUT", "/api/operations/abort/{operation_id}", Role.MANAGER, 404),
 ]
 # Served outside the OpenAPI document.
 UNDOCUMENTED = {("GET", "/api/openapi.json"), ("GET", "/api/docs")}
