@@ -11,10 +11,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    StrictBool,
-    StrictFloat,
-    StrictInt,
-    StrictStr,
+    PlainValidator,
     StringConstraints,
     TypeAdapter,
     model_validator,
@@ -26,17 +23,38 @@ from dqplatform.controlplane.paging import MAX_ID, Page
 from dqplatform.messaging.operations import CheckRule
 
 MAX_EXPECTED_VALUES = 1000
+MAX_VALUE_LENGTH = 1000
 _NO_CONTROL_CHARS = r"^[^\x00-\x1f\x7f]+$"
 
 
-def _finite(value: float) -> float:
-    if not math.isfinite(value):
+def _finite_number(value: object) -> int | float:
+    # One check, one message: a union of StrictInt and StrictFloat would report twice.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a number")
+    if isinstance(value, float) and not math.isfinite(value):
         raise ValueError("must be a finite number")
     return value
 
 
-Number = Annotated[StrictInt | StrictFloat, AfterValidator(_finite)]
-ExpectedValue = Annotated[StrictStr, Field(max_length=1000)] | StrictInt | StrictFloat | StrictBool
+Number = Annotated[int | float, PlainValidator(_finite_number, json_schema_input_type=float)]
+
+
+def _expected_value(value: object) -> str | int | float | bool:
+    if isinstance(value, str):
+        if len(value) > MAX_VALUE_LENGTH:
+            raise ValueError(f"must be at most {MAX_VALUE_LENGTH} characters")
+        return value
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return _finite_number(value)
+    raise ValueError("must be a string, a number or a boolean")
+
+
+ExpectedValue = Annotated[
+    str | int | float | bool,
+    PlainValidator(_expected_value, json_schema_input_type=str | float | bool),
+]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=1024, pattern=_NO_CONTROL_CHARS)]
 Description = Annotated[str, Field(max_length=2000)]
 DatastoreRef = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
