@@ -136,11 +136,12 @@ class OperationDispatcher:
         if self._reenqueue_orphans and self.live_boot_id is not None:
             with self._sessions() as session, session.begin():
                 for operation in service.orphaned(session, self.live_boot_id):
+                    lost_attempt = operation.attempt
                     if service.start_new_attempt(session, operation):
                         logger.info(
                             "op-%d was on a lost dataplane; attempt %d queued",
                             operation.id,
-                            operation.attempt + 1,
+                            lost_attempt + 1,
                         )
         with self._sessions() as session:
             pending = [operation.id for operation in service.unpublished(session)]
