@@ -83,12 +83,13 @@ def test_a_cached_token_is_verified_again_once_past_its_expiry(
 
 
 def test_an_expired_token_is_refused_although_it_was_cached() -> None:
-    # Expired 4 s ago: still inside the 5 s leeway, so accepted (and cached) now...
-    token = issue_session_token(SECRET, 7, Role.MEMBER, 60, now=time.time() - 64)
+    # Expired 3 s ago: still inside the 5 s leeway, so accepted (and cached) now...
+    issued = time.time() - 63
+    token = issue_session_token(SECRET, 7, Role.MEMBER, 60, now=issued)
     cache = VerifiedTokens(SECRET)
     assert cache.decode(token).subject == 7
     # ...and refused once the leeway has run out, cached or not.
-    time.sleep(1.2)
+    time.sleep(max(0.0, issued + 60 + 5 + 0.2 - time.time()))
     with pytest.raises(InvalidToken, match="expired"):
         cache.decode(token)
 
