@@ -12,6 +12,7 @@ from dqplatform.settings import Settings
 
 # The embedded transport polls its folder; 50 ms keeps a status probe quick at little cost.
 FILESYSTEM_POLL_SECONDS = 0.05
+_PROBE_BYTES = 4096
 
 
 class BrokerUnavailable(Exception):
@@ -96,7 +97,9 @@ def check_filesystem_broker(settings: Settings) -> None:
         raise BrokerUnavailable(f"queue folder {folder} is missing")
     probe = folder / f".probe-{os.getpid()}"
     try:
-        probe.write_bytes(b"")
+        # Not an empty file: that needs no space, so a full disk would pass for healthy
+        # while no message fits. A block's worth is what the smallest message takes.
+        probe.write_bytes(b"\0" * _PROBE_BYTES)
         probe.unlink()
     except OSError as exc:
         raise BrokerUnavailable(f"queue folder is not writable: {exc.strerror}") from None
