@@ -88,7 +88,8 @@ def judge(
         always(samples, component, OK)
 
     detected = watcher.first(fault_at, lambda s: all(s.state(c) == UNHEALTHY for c in cut))
-    assert detected is not None, f"{sorted(cut)} never reported UNHEALTHY"
+    seen = sorted({tuple(s.state(c) for c in COMPONENTS) for s in samples})
+    assert detected is not None, f"{sorted(cut)} never reported UNHEALTHY; {COMPONENTS}: {seen}"
     detection = detected.answered - fault_at
     assert detection <= DETECTION_LIMIT, f"the fault was seen only after {detection:.2f} s"
     during = watcher.between(truthful_from or detected.sent, truthful_until or restored_at)
