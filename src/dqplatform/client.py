@@ -1,14 +1,13 @@
 """A small typed HTTP client for the dqplatform API, used by the `dqp` CLI and by scripts.
 
-from dqplatform.client import PlatformClient
+See docs/client.md. In short:
 
-with PlatformClient("http://127.0.0.1:8000", token) as client:
-    print(client.info().version)
-    status = client.status()
-    if status.dataplane_healthcheck == "UNHEALTHY":
-        ...
-    client.restart()
-    downtime = client.wait_for_restart(timeout=120)
+    from dqplatform.client import PlatformClient
+
+    with PlatformClient("http://127.0.0.1:8000", token) as client:
+        print(client.info().version, client.me().username)
+        if client.status().dataplane_healthcheck == "UNHEALTHY":
+            downtime = client.restart_and_wait(timeout=120)
 """
 
 from __future__ import annotations
@@ -19,8 +18,11 @@ from typing import Any
 
 import httpx
 
+from dqplatform.controlplane.auth.roles import Role
 from dqplatform.controlplane.platform.schemas import PlatformInfo
 from dqplatform.controlplane.platform.status_schemas import PlatformStatus, StatusDetails
+from dqplatform.controlplane.tokens.schemas import TokenCreated, TokenRead
+from dqplatform.controlplane.users.schemas import UserPage, UserRead
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -39,7 +41,22 @@ class RestartTimeout(Exception):
     """The dataplane did not come back within the time allowed."""
 
 
+def normalize_url(url: str) -> str:
+    """The platform's root URL: no trailing slash and no trailing /api.
+
+    Other clients (qualytics-cli) store `<root>/api/`; either form is accepted here.
+    """
+    return url.strip().rstrip("/").removesuffix("/api").rstrip("/")
+
+
 class PlatformClient:
+    """The API of one platform, as the user a token belongs to (or anonymous until `login()`).
+
+    Every method raises ApiError when the platform answers with an error status, and
+    httpx.HTTPError (httpx.TimeoutException, httpx.ConnectError, ...) when it cannot be
+    reached; each request is bounded by `timeout` seconds.
+    """
+
     def __init__(
         self,
         base_url: str,
@@ -49,8 +66,12 @@ class PlatformClient:
     ):
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._http = httpx.Client(
-            base_url=base_url.rstrip("/"), headers=headers, timeout=timeout, transport=transport
+            base_url=normalize_url(base_url), headers=headers, timeout=timeout, transport=transport
         )
+
+    @property
+    def base_url(self) -> str:
+        return str(self._http.base_url).rstrip("/")
 
     def __enter__(self) -> PlatformClient:
         return self
@@ -120,3 +141,71 @@ class PlatformClient:
                 return elapsed
             time.sleep(poll_seconds)
         raise RestartTimeout(f"the dataplane was not healthy again within {timeout:g} s")
+
+    # --- sign-in and the signed-in user ------------------------------------------------
+
+    def login(self, username: str, password: str) -> str:
+        """Sign in with a password (POST /api/auth/login) and use the session token from now on.
+
+        Returns the token, a JWT that expires after the platform's `jwt_ttl_seconds`.
+        """
+        body = self._request(
+            "POST", "/api/auth/login", json={"username": username, "password": password}
+        ).json()
+        token = str(body["access_token"])
+        self._http.headers["Authorization"] = f"Bearer {token}"
+        return token
+
+    def me(self) -> UserRead:
+        """The user the token belongs to (GET /api/users/me)."""
+        return UserRead.model_validate(self._request("GET", "/api/users/me").json())
+
+    # --- personal tokens: the caller's own ----------------------------------------------
+
+    def list_tokens(self) -> list[TokenRead]:
+        """Your personal tokens, without their values."""
+        return [
+            TokenRead.model_validate(row) for row in self._request("GET", "/api/user-tokens").json()
+        ]
+
+    def create_token(self, name: str, expires_in_days: int | None = None) -> TokenCreated:
+        """A new personal token; its `token` value is returned this once. None: never expires."""
+        body = {"name": name, "expires_in_days": expires_in_days}
+        return TokenCreated.model_validate(
+            self._request("POST", "/api/user-tokens", json=body).json()
+        )
+
+    def revoke_token(self, token_id: int) -> TokenRead:
+        return self._set_revoked(token_id, True)
+
+    def restore_token(self, token_id: int) -> TokenRead:
+        return self._set_revoked(token_id, False)
+
+    def _set_revoked(self, token_id: int, revoke: bool) -> TokenRead:
+        response = self._request("PUT", f"/api/user-tokens/{token_id}", json={"revoke": revoke})
+        return TokenRead.model_validate(response.json())
+
+    def delete_token(self, token_id: int) -> None:
+        self._request("DELETE", f"/api/user-tokens/{token_id}")
+
+    # --- users (Admin) ------------------------------------------------------------------
+
+    def list_users(self, page: int = 1, size: int = 50) -> UserPage:
+        """One page of users, by id; `total` counts them all."""
+        response = self._request("GET", "/api/users", params={"page": page, "size": size})
+        return UserPage.model_validate(response.json())
+
+    def get_user(self, user_id: int) -> UserRead:
+        return UserRead.model_validate(self._request("GET", f"/api/users/{user_id}").json())
+
+    def create_user(self, username: str, password: str, role: Role | str = Role.MEMBER) -> UserRead:
+        body = {"username": username, "password": password, "role": Role(role).value}
+        return UserRead.model_validate(self._request("POST", "/api/users", json=body).json())
+
+    def set_user_role(self, user_id: int, role: Role | str) -> UserRead:
+        body = {"role": Role(role).value}
+        response = self._request("PUT", f"/api/users/{user_id}", json=body)
+        return UserRead.model_validate(response.json())
+
+    def delete_user(self, user_id: int) -> None:
+        self._request("DELETE", f"/api/users/{user_id}")

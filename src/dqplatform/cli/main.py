@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from dqplatform.cli import connections, planes, remote, serve, tokens, users
+from dqplatform.cli import connections, login, planes, remote, serve, tokens, users
 
 app = typer.Typer(
     name="dqp",
@@ -21,6 +21,8 @@ app.command("up")(planes.up)
 app.command("info")(remote.info)
 app.command("status")(remote.status)
 app.command("restart")(remote.restart)
+app.command("login")(login.login)
+app.command("logout")(login.logout)
 
 if __name__ == "__main__":
     app()
