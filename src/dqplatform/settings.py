@@ -87,6 +87,13 @@ class Settings(BaseSettings):
     workers: int = Field(
         default=1, ge=1, le=64, description="Controlplane server worker processes."
     )
+    max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        le=1024**3,
+        description="Largest request body the controlplane reads, in bytes; a larger one is "
+        "answered 413 without being read.",
+    )
     auth_cache_seconds: float = Field(
         default=5.0,
         gt=0,

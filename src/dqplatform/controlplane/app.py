@@ -25,6 +25,7 @@ from dqplatform.controlplane.datastores.endpoints import router as datastores_ro
 from dqplatform.controlplane.db.engine import create_db_engine
 from dqplatform.controlplane.db.migrate import upgrade_database
 from dqplatform.controlplane.errors import install_error_handlers
+from dqplatform.controlplane.limits import install_body_limit
 from dqplatform.controlplane.operations.dispatcher import OperationDispatcher, live_boot_reader
 from dqplatform.controlplane.operations.endpoints import router as operations_router
 from dqplatform.controlplane.platform.dataplane_client import DataplaneClient
@@ -134,6 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     install_error_handlers(app)
+    install_body_limit(app, settings.max_body_bytes)
     _include_routers(app)
     return app
 
