@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from dqplatform.controlplane.checks.service import checks_for
 from dqplatform.controlplane.datastores.models import Datastore
 from dqplatform.controlplane.datastores.service import datastore_spec
+from dqplatform.controlplane.errors import PlatformError
 from dqplatform.controlplane.operations import service
 from dqplatform.controlplane.operations.models import Operation
 from dqplatform.controlplane.platform.dataplane_client import DataplaneClient
@@ -76,11 +77,18 @@ class OperationDispatcher:
             datastore = session.get(Datastore, operation.datastore_id)
             if datastore is None:
                 return False
+            try:
+                spec = datastore_spec(session, datastore, self._box())
+            except PlatformError as exc:
+                # The datastore cannot be reached as configured: nothing a retry would mend.
+                service.fail_before_start(session, operation, exc.message)
+                logger.warning("op-%d failed before it was queued: %s", operation_id, exc.message)
+                return False
             request = RunOperation(
                 operation_id=operation.id,
                 attempt=operation.attempt,
                 type=operation.type,  # type: ignore[arg-type]
-                datastore=datastore_spec(session, datastore, self._box()),
+                datastore=spec,
                 container_names=operation.container_names,
                 checks=(
                     checks_for(session, datastore.id, operation.container_names)

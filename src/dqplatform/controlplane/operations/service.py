@@ -17,6 +17,7 @@ from dqplatform.controlplane.errors import NotFound
 from dqplatform.controlplane.operations.models import (
     ABORTED,
     ENDED,
+    FAILURE,
     QUEUED,
     RUNNING,
     Operation,
@@ -142,6 +143,12 @@ def request_abort(session: Session, operation: Operation, live_boot_id: str | No
     operation.abort_requested = True
     session.flush()
     return True
+
+
+def fail_before_start(session: Session, operation: Operation, message: str) -> None:
+    """End an operation that could not even be queued (its datastore is not usable)."""
+    _end(operation, FAILURE, message)
+    session.flush()
 
 
 def _end(operation: Operation, result: str, message: str | None) -> None:
