@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 from functools import cached_property
 from pathlib import Path
@@ -102,6 +103,13 @@ class Settings(BaseSettings):
         "user or changed role takes effect).",
     )
     spark_master: str = Field(default="local[*]", description="Spark master of the dataplane.")
+    spark_conf: str | None = Field(
+        default=None,
+        description="More Spark configuration for the dataplane's session, as comma-separated "
+        "key=value pairs (spark.executor.memory=2g,spark.executor.cores=2). Applied last, so "
+        "it wins over the platform's own choices. A part without '=' continues the previous "
+        "value, so list values such as spark.jars=a.jar,b.jar pass through.",
+    )
     spark_driver_memory: str = Field(
         default="1g", pattern=r"^\d+[kmgt]?$", description="spark.driver.memory of the dataplane."
     )
@@ -132,6 +140,16 @@ class Settings(BaseSettings):
     def _not_blank(cls, value: str | None) -> str | None:
         if value is not None and not value.strip():
             return None
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="Log lines of both planes: text for people, json for log collectors "
+        "(one JSON object per line).",
+    )
+    metrics_public: bool = Field(
+        default=True,
+        description="Whether GET /api/metrics answers without a token (Prometheus scrapers "
+        "usually carry none); false requires the Member role like the rest of the API.",
+    )
         return value
 
     @field_validator("broker_url")
@@ -140,6 +158,13 @@ class Settings(BaseSettings):
         if value is not None and value.split("://", 1)[0] not in {
             "amqp",
             "pyamqp",
+    @field_validator("spark_conf")
+    @classmethod
+    def _spark_pairs(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_spark_conf(value)  # raises ValueError naming the bad part
+        return value
+
             "filesystem",
             "memory",
         }:
@@ -174,6 +199,11 @@ class Settings(BaseSettings):
 
     @cached_property
     def signing_secret(self) -> str:
+    @cached_property
+    def spark_conf_pairs(self) -> dict[str, str]:
+        """DQP_SPARK_CONF as a mapping, in the order given."""
+        return parse_spark_conf(self.spark_conf) if self.spark_conf else {}
+
         if self.jwt_secret is not None:
             return self.jwt_secret.get_secret_value()
         return _read_or_create_secret(self.data_dir / "jwt_secret")
@@ -192,6 +222,30 @@ def _read_or_create_secret(path: Path) -> str:
     The secret is written to a file of its own and then linked into place, so that a process
     starting at the same moment never reads a half-written (empty) secret: whichever link
     lands first wins, and everyone reads that one.
+_SPARK_KEY = re.compile(r"spark\.[A-Za-z0-9_.\-]+")
+
+
+def parse_spark_conf(text: str) -> dict[str, str]:
+    """Comma-separated spark.key=value pairs; a part without '=' continues the last value."""
+    pairs: dict[str, str] = {}
+    last: str | None = None
+    for part in text.split(","):
+        key, sep, value = part.partition("=")
+        if not sep:
+            if last is None:
+                if not part.strip():
+                    continue
+                raise ValueError(f"expected spark.key=value, got {part.strip()!r}")
+            pairs[last] += "," + part.strip()
+            continue
+        key = key.strip()
+        if not _SPARK_KEY.fullmatch(key):
+            raise ValueError(f"{key!r} is not a Spark configuration key (spark.*)")
+        pairs[key] = value.strip()
+        last = key
+    return pairs
+
+
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():

@@ -13,7 +13,7 @@ def dataplane() -> None:
     from dqplatform.logs import configure_logging
 
     settings = settings_or_exit()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     raise typer.Exit(run_dataplane(settings))
 
 
@@ -24,7 +24,7 @@ def up() -> None:
     from dqplatform.orchestrator.supervisor import Child, Supervisor, dqp_command
 
     settings = settings_or_exit()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     ensure_first_admin(settings)
     supervisor = Supervisor(
         [
