@@ -134,12 +134,6 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Log level of both planes."
     )
-
-    @field_validator("broker_url", "database_url")
-    @classmethod
-    def _not_blank(cls, value: str | None) -> str | None:
-        if value is not None and not value.strip():
-            return None
     log_format: Literal["text", "json"] = Field(
         default="text",
         description="Log lines of both planes: text for people, json for log collectors "
@@ -150,6 +144,19 @@ class Settings(BaseSettings):
         description="Whether GET /api/metrics answers without a token (Prometheus scrapers "
         "usually carry none); false requires the Member role like the rest of the API.",
     )
+
+    @field_validator("broker_url", "database_url")
+    @classmethod
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            return None
+        return value
+
+    @field_validator("spark_conf")
+    @classmethod
+    def _spark_pairs(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_spark_conf(value)  # raises ValueError naming the bad part
         return value
 
     @field_validator("broker_url")
@@ -158,13 +165,6 @@ class Settings(BaseSettings):
         if value is not None and value.split("://", 1)[0] not in {
             "amqp",
             "pyamqp",
-    @field_validator("spark_conf")
-    @classmethod
-    def _spark_pairs(cls, value: str | None) -> str | None:
-        if value is not None:
-            parse_spark_conf(value)  # raises ValueError naming the bad part
-        return value
-
             "filesystem",
             "memory",
         }:
@@ -193,17 +193,17 @@ class Settings(BaseSettings):
         """Where the embedded filesystem broker keeps its messages."""
         return (self.data_dir / "broker").resolve()
 
+    @cached_property
+    def spark_conf_pairs(self) -> dict[str, str]:
+        """DQP_SPARK_CONF as a mapping, in the order given."""
+        return parse_spark_conf(self.spark_conf) if self.spark_conf else {}
+
     @property
     def deployment_size(self) -> str:
         return self.size or size_for_cores(self.driver_cores)
 
     @cached_property
     def signing_secret(self) -> str:
-    @cached_property
-    def spark_conf_pairs(self) -> dict[str, str]:
-        """DQP_SPARK_CONF as a mapping, in the order given."""
-        return parse_spark_conf(self.spark_conf) if self.spark_conf else {}
-
         if self.jwt_secret is not None:
             return self.jwt_secret.get_secret_value()
         return _read_or_create_secret(self.data_dir / "jwt_secret")
@@ -216,12 +216,6 @@ class Settings(BaseSettings):
         return _read_or_create_secret(self.data_dir / "secrets_key")
 
 
-def _read_or_create_secret(path: Path) -> str:
-    """Return the secret in `path`, creating it (mode 0600) on first use.
-
-    The secret is written to a file of its own and then linked into place, so that a process
-    starting at the same moment never reads a half-written (empty) secret: whichever link
-    lands first wins, and everyone reads that one.
 _SPARK_KEY = re.compile(r"spark\.[A-Za-z0-9_.\-]+")
 
 
@@ -246,6 +240,12 @@ def parse_spark_conf(text: str) -> dict[str, str]:
     return pairs
 
 
+def _read_or_create_secret(path: Path) -> str:
+    """Return the secret in `path`, creating it (mode 0600) on first use.
+
+    The secret is written to a file of its own and then linked into place, so that a process
+    starting at the same moment never reads a half-written (empty) secret: whichever link
+    lands first wins, and everyone reads that one.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
