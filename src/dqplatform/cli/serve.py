@@ -21,11 +21,17 @@ def controlplane(
 
     settings = settings_or_exit()
     configure_logging(settings.log_level, settings.log_format)
+    server_workers = workers or settings.workers
+    if server_workers > 1:
+        from dqplatform.controlplane.platform.metrics import prepare_multiprocess
+
+        # Each worker counts in files the others read, so any one answers a scrape in full.
+        prepare_multiprocess(settings)
     uvicorn.run(
         "dqplatform.controlplane.asgi:app",
         host=settings.host,
         port=settings.port,
-        workers=workers or settings.workers,
+        workers=server_workers,
         log_level=settings.log_level.lower(),
         # Ours, not uvicorn's default: the same lines (text or JSON) in every worker.
         log_config=logging_config(settings.log_level, settings.log_format),

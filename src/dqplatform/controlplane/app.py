@@ -31,6 +31,7 @@ from dqplatform.controlplane.operations.endpoints import router as operations_ro
 from dqplatform.controlplane.platform.dataplane_client import DataplaneClient
 from dqplatform.controlplane.platform.endpoints import router as platform_router
 from dqplatform.controlplane.platform.info import platform_info
+from dqplatform.controlplane.platform.metrics_endpoints import router as metrics_router
 from dqplatform.controlplane.platform.status import StatusService
 from dqplatform.controlplane.platform.status_endpoints import router as status_router
 from dqplatform.controlplane.secrets_box import SecretsBox
@@ -50,6 +51,7 @@ def _include_routers(app: FastAPI) -> None:
     routers: list[APIRouter] = [
         platform_router,
         status_router,
+        metrics_router,
         admin_router,
         login_router,
         cli_authorize_router,

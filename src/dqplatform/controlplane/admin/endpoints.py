@@ -11,6 +11,7 @@ from dqplatform.controlplane.admin.service import record_restart
 from dqplatform.controlplane.auth.dependencies import RequireAdmin
 from dqplatform.controlplane.errors import ServiceUnavailable
 from dqplatform.controlplane.platform.dataplane_client import DataplaneClient
+from dqplatform.controlplane.platform.metrics import count_restart
 from dqplatform.messaging.broker import BrokerUnavailable
 
 logger = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ async def restart_dataplane(request: Request, admin: RequireAdmin) -> Response:
     except (BrokerUnavailable, TimeoutError) as exc:
         command, delivered, reason = None, False, str(exc) or "the broker did not answer in time"
     await record_restart(request.app, admin.username, command, delivered)
+    count_restart(admin.username, delivered)
     if not delivered:
         raise ServiceUnavailable(f"restart not sent: {reason}")
     logger.info("dataplane restart requested by %s", admin.username)
