@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
+import json
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 logger = logging.getLogger(__name__)
+
+# How often a process that waits for another one's probe looks for its result.
+SHARED_POLL_SECONDS = 0.01
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,27 +82,117 @@ def _describe(exc: Exception) -> str:
     return text if text else type(exc).__name__
 
 
+def _same(value: Any) -> Any:
+    return value
+
+
+class SharedResult:
+    """One probe's last result, shared through a file with the server's other processes.
+
+    uvicorn's workers each run the whole app: without this, each would probe on its own and
+    the dataplane would get one probe per worker per window. A lock file elects the process
+    that probes; the others read what it wrote. Ages are compared on time.monotonic(), which
+    is the machine's clock (CLOCK_MONOTONIC), the same in every process.
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        name: str,
+        encode: Callable[[Any], Any] = _same,
+        decode: Callable[[Any], Any] = _same,
+    ):
+        folder.mkdir(parents=True, exist_ok=True)
+        self._path = folder / f"{name}.json"
+        self._lock_path = folder / f"{name}.lock"
+        self._encode = encode
+        self._decode = decode
+        self._lock_fd: int | None = None
+
+    def read(self) -> ProbeResult | None:
+        """The result another process (or this one) wrote; None if none is readable."""
+        try:
+            data = json.loads(self._path.read_bytes())
+            value = data["value"]
+            return ProbeResult(
+                ok=bool(data["ok"]),
+                latency_ms=float(data["latency_ms"]),
+                checked_at=datetime.fromisoformat(data["checked_at"]),
+                reason=data["reason"],
+                value=None if value is None else self._decode(value),
+                monotonic=float(data["monotonic"]),
+            )
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # not written yet, or half-replaced by hand: probe instead
+
+    def write(self, result: ProbeResult) -> None:
+        data = {
+            "ok": result.ok,
+            "latency_ms": result.latency_ms,
+            "checked_at": result.checked_at.isoformat(),
+            "reason": result.reason,
+            "value": None if result.value is None else self._encode(result.value),
+            "monotonic": result.monotonic,
+        }
+        partial = self._path.with_name(f".{self._path.name}.{os.getpid()}")
+        try:
+            partial.write_text(json.dumps(data))
+            os.replace(partial, self._path)  # readers see the old file or the new, never half
+        except OSError as exc:
+            logger.warning("could not share a probe result: %s", exc.strerror)
+
+    def try_lock(self) -> bool:
+        """Become the process that probes, unless another one is probing right now."""
+        fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self._lock_fd = fd
+        return True
+
+    def unlock(self) -> None:
+        fd, self._lock_fd = self._lock_fd, None
+        if fd is not None:
+            os.close(fd)  # closing the descriptor releases the lock
+
+    def clear(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self._path.unlink()
+
+
 class CoalescedProbe:
     """One probe in flight at a time, shared by all callers; results reused while fresh.
 
     A thousand concurrent status calls cause one check, and calls within `max_age` seconds
-    of the last result cause none.
+    of the last result cause none. With a SharedResult, that holds across the processes
+    that share it too.
     """
 
-    def __init__(self, check: Callable[[], Awaitable[Any]], deadline: float, max_age: float):
+    def __init__(
+        self,
+        check: Callable[[], Awaitable[Any]],
+        deadline: float,
+        max_age: float,
+        shared: SharedResult | None = None,
+    ):
         self._check = check
         self._deadline = deadline
         self._max_age = max_age
+        self._shared = shared
         self._inflight: asyncio.Task[ProbeResult] | None = None
         self.last: ProbeResult | None = None
         self.runs = 0
 
+    def _young(self, result: ProbeResult | None) -> ProbeResult | None:
+        if result is not None and time.monotonic() - result.monotonic < self._max_age:
+            return result
+        return None
+
     def fresh(self) -> ProbeResult | None:
         """The last result if it is still young enough to reuse, without waiting for anything."""
-        last = self.last
-        if last is not None and time.monotonic() - last.monotonic < self._max_age:
-            return last
-        return None
+        return self._young(self.last)
 
     async def result(self) -> ProbeResult:
         last = self.fresh()
@@ -106,11 +204,47 @@ class CoalescedProbe:
         return await asyncio.shield(self._inflight)
 
     async def _run(self) -> ProbeResult:
-        self.runs += 1
-        result = await run_probe(self._check, self._deadline)
+        shared = self._shared
+        if shared is None:
+            result = await self._probe()
+        else:
+            result = await self._shared_run(shared)
         self.last = result
         return result
 
+    async def _probe(self) -> ProbeResult:
+        self.runs += 1
+        return await run_probe(self._check, self._deadline)
+
+    async def _shared_run(self, shared: SharedResult) -> ProbeResult:
+        """Another process's fresh result, waiting for the probe it runs; else probe and share."""
+        give_up_at = time.monotonic() + self._deadline
+        while not shared.try_lock():
+            recent = self._young(shared.read())
+            if recent is not None:
+                return recent
+            if time.monotonic() >= give_up_at:
+                # Its probe is bounded by the same deadline: this one is stuck, so say so.
+                return ProbeResult(
+                    False, self._deadline * 1000, datetime.now(UTC), self._no_answer()
+                )
+            await asyncio.sleep(SHARED_POLL_SECONDS)
+        try:
+            # Holding the lock: a result written just before it was taken is fresh enough.
+            recent = self._young(shared.read())
+            if recent is not None:
+                return recent
+            result = await self._probe()
+            shared.write(result)
+            return result
+        finally:
+            shared.unlock()
+
+    def _no_answer(self) -> str:
+        return f"no answer within {self._deadline:g} s"
+
     def forget(self) -> None:
-        """Drop the cached result, so the next call probes afresh."""
+        """Drop the cached result, so the next call probes afresh (in every sharing process)."""
         self.last = None
+        if self._shared is not None:
+            self._shared.clear()

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, text
 
 from dqplatform.controlplane.platform.dataplane_client import DataplaneClient
-from dqplatform.controlplane.platform.probes import CoalescedProbe, ProbeResult
+from dqplatform.controlplane.platform.probes import CoalescedProbe, ProbeResult, SharedResult
 from dqplatform.messaging.schemas import (
     HealthReply,
     HealthRequest,
@@ -21,6 +23,8 @@ from dqplatform.messaging.schemas import (
     route_failure,
 )
 from dqplatform.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 
 # eq=False: snapshots compare and hash by identity, so one can key a cache of what derives from it.
@@ -53,6 +57,20 @@ RouteLister = Callable[[], list[str]]
 _ROUTE_CHECK_SHARE = 0.75
 
 
+def _shared(folder: Path, name: str, *codec: Callable[[Any], Any]) -> SharedResult | None:
+    """Results shared by the server's worker processes, through files in the data dir."""
+    try:
+        return SharedResult(folder, name, *codec)
+    except OSError as exc:
+        # Still correct, only each worker probes on its own.
+        logger.warning("status results not shared between workers: %s", exc.strerror)
+        return None
+
+
+def _encode_reply(reply: HealthReply) -> dict[str, Any]:
+    return reply.model_dump(mode="json")
+
+
 class StatusService:
     def __init__(
         self,
@@ -70,11 +88,23 @@ class StatusService:
         # Blocking checks get threads of their own: a hung database must not starve the
         # server's shared thread pool, and coalescing keeps at most one check in flight.
         self._executor = ThreadPoolExecutor(8, thread_name_prefix="dqp-probe")
-        self.database = CoalescedProbe(self._check_database, self.deadline, max_age)
-        self.broker = CoalescedProbe(self._check_broker, self.deadline, max_age)
-        self.dataplane = CoalescedProbe(self._check_dataplane, self.deadline, max_age)
+        folder = settings.data_dir / "status"
+        self.database = CoalescedProbe(
+            self._check_database, self.deadline, max_age, _shared(folder, "database")
+        )
+        self.broker = CoalescedProbe(
+            self._check_broker, self.deadline, max_age, _shared(folder, "broker")
+        )
+        self.dataplane = CoalescedProbe(
+            self._check_dataplane,
+            self.deadline,
+            max_age,
+            _shared(folder, "dataplane", _encode_reply, HealthReply.model_validate),
+        )
         # A little over the deadline: _check_routes answers by itself just before it.
-        self.routes = CoalescedProbe(self._check_routes, self.deadline + 0.1, max_age)
+        self.routes = CoalescedProbe(
+            self._check_routes, self.deadline + 0.1, max_age, _shared(folder, "routes")
+        )
         # Handed out again while the results are the same, so callers can reuse what they
         # derived from it (the encoded body of GET /api/status).
         self._last_snapshot: StatusSnapshot | None = None
@@ -153,6 +183,10 @@ class StatusService:
             return last
         snapshot = StatusSnapshot(*results)
         self._last_snapshot = snapshot
+        reply = snapshot.health_reply
+        if reply is not None:
+            # Restarts are aimed at the dataplane seen last, also when another worker probed.
+            self._client.last_boot_id = reply.boot_id
         return snapshot
 
     def close(self) -> None:
