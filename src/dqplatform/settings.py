@@ -113,6 +113,12 @@ class Settings(BaseSettings):
     spark_driver_memory: str = Field(
         default="1g", pattern=r"^\d+[kmgt]?$", description="spark.driver.memory of the dataplane."
     )
+    jdbc_jars: str | None = Field(
+        default=None,
+        description="JDBC driver jars the dataplane's Spark loads, comma-separated paths. "
+        "Default: those of the known locations that exist (the Debian packages "
+        "libpostgresql-jdbc-java and libmariadb-java install them under /usr/share/java).",
+    )
     thread_pool_parallelism: int = Field(
         default=4, ge=1, le=256, description="Operations the dataplane runs at once."
     )

@@ -40,6 +40,15 @@ _CLUSTER_KEYS = (
     "spark.dynamicAllocation.maxExecutors",
 )
 
+# Where distributions install JDBC drivers (Debian: libpostgresql-jdbc-java, libmariadb-java;
+# MySQL's own .deb: mysql-connector-j). DQP_JDBC_JARS replaces this list.
+KNOWN_JDBC_JARS = (
+    "/usr/share/java/postgresql.jar",
+    "/usr/share/java/mariadb-java-client.jar",
+    "/usr/share/java/mysql-connector-j.jar",
+    "/usr/share/java/mysql-connector-java.jar",
+)
+
 T = TypeVar("T")
 
 
@@ -138,6 +147,24 @@ def cluster_cores_per_executor(conf: Mapping[str, str], live_cores: int | None, 
     if configured:
         return configured
     return 1 if master.startswith(("yarn", "k8s://")) else 0
+
+
+def jdbc_jars(settings: Settings) -> list[str]:
+    """The JDBC driver jars Spark loads: DQP_JDBC_JARS, else the known locations that exist.
+
+    A configured jar that is missing is left out with a warning: Spark would only log it and
+    fail later, on the first read through that driver."""
+    if settings.jdbc_jars is None:
+        return [path for path in KNOWN_JDBC_JARS if os.path.isfile(path)]
+    jars = []
+    for path in (part.strip() for part in settings.jdbc_jars.split(",")):
+        if not path:
+            continue
+        if os.path.isfile(path):
+            jars.append(os.path.abspath(path))
+        else:
+            logger.warning("JDBC jar %s (DQP_JDBC_JARS) does not exist; not loaded", path)
+    return jars
 
 
 # --- one thread for JVM calls, so a wedged JVM costs callers a deadline, not a thread ------
@@ -240,6 +267,9 @@ class SparkEngine:
             .config("spark.local.dir", os.path.join(spark_dir, "local"))
             .config("spark.sql.warehouse.dir", os.path.join(spark_dir, "warehouse"))
         )
+        jars = jdbc_jars(self.settings)
+        if jars:
+            builder = builder.config("spark.jars", ",".join(jars))
         if local_thread_count(master, os.cpu_count() or 1) is not None:
             # Nothing outside this machine talks to a local driver: keep it off the network,
             # and run Python tasks with this interpreter, which has our dependencies.
@@ -248,6 +278,9 @@ class SparkEngine:
             )
             if "PYSPARK_PYTHON" not in os.environ:
                 builder = builder.config("spark.pyspark.python", sys.executable)
+        # DQP_SPARK_CONF comes last: the operator's word wins over the choices above.
+        for key, value in self.settings.spark_conf_pairs.items():
+            builder = builder.config(key, value)
         return builder.getOrCreate()
 
     def stop(self) -> None:

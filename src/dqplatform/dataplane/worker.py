@@ -16,10 +16,13 @@ from pydantic import ValidationError
 from dqplatform.build_info import build_info
 from dqplatform.dataplane.connection_test import try_connection
 from dqplatform.dataplane.engine import SparkEngine
+from dqplatform.dataplane.operations.dispatch import run_operation
+from dqplatform.dataplane.operations.runner import OperationRunner
 from dqplatform.dataplane.pool import OperationPool
 from dqplatform.dataplane.routes import check_routes_blocking
 from dqplatform.messaging.broker import BrokerUnavailable, purge_stale_control_messages
 from dqplatform.messaging.listener import Listener
+from dqplatform.messaging.operations import AbortOperation
 from dqplatform.messaging.publisher import Publisher
 from dqplatform.messaging.schemas import (
     ConnectionTestReply,
@@ -52,6 +55,9 @@ class Dataplane:
         self.pool = OperationPool(settings.thread_pool_parallelism)
         self.replies = Publisher(settings)
         self.control = Listener(settings, control_queue(), self._on_control, "dqp-control")
+        self.operations = OperationRunner(
+            settings, self.engine, self.pool, self.boot_id, run_operation
+        )
         self._handlers = ThreadPoolExecutor(_CONTROL_HANDLERS, thread_name_prefix="dqp-handler")
         self._stop_requested = threading.Event()
         self.stop_reason = ""
@@ -65,6 +71,7 @@ class Dataplane:
         if dropped:
             logger.info("dropped %d control messages left from before this start", dropped)
         self.control.start()
+        self.operations.start()
         try:
             # Connected up front, so the channels it holds show from the first health reply.
             self.replies.connect()
@@ -91,8 +98,10 @@ class Dataplane:
         watchdog = threading.Timer(grace, _force_exit, args=(grace,))
         watchdog.daemon = True
         watchdog.start()
+        self.operations.stop_taking()
         self.control.stop(timeout=min(5.0, grace))
         interrupted = self.pool.shutdown(grace_seconds=max(grace - 10, grace / 2))
+        self.operations.stop(timeout=min(5.0, grace))
         if interrupted:
             logger.info("interrupted operations: %s", ", ".join(interrupted))
         self._handlers.shutdown(wait=False, cancel_futures=True)
@@ -105,6 +114,9 @@ class Dataplane:
     # --- control messages ------------------------------------------------------------------
 
     def _on_control(self, body: dict[str, object]) -> None:
+        if body.get("kind") == "operation.abort":
+            self._on_abort(body)
+            return
         try:
             message = parse_message(body)
         except ValidationError:
@@ -119,6 +131,19 @@ class Dataplane:
             self._handlers.submit(self._answer, message)
         else:
             logger.warning("dropped an unexpected %s message", message.kind)
+
+    def _on_abort(self, body: dict[str, object]) -> None:
+        try:
+            command = AbortOperation.model_validate(body)
+        except ValidationError:
+            logger.warning("dropped an unreadable abort command")
+            return
+        found = self.operations.abort(command.operation_id)
+        logger.info(
+            "abort of op-%d: %s",
+            command.operation_id,
+            "cancelling" if found else "not running here",
+        )
 
     def _on_shutdown(self, command: ShutdownCommand) -> None:
         # Only the issue time decides: a boot id the controlplane saw may already be outdated
@@ -172,7 +197,7 @@ class Dataplane:
     # --- readings --------------------------------------------------------------------------
 
     def provisioned_channels(self) -> int:
-        return self.control.channels() + self.replies.channels()
+        return self.control.channels() + self.replies.channels() + self.operations.channels()
 
     def status(self) -> DataplaneStatus:
         readings = self.engine.readings()
@@ -188,7 +213,9 @@ class Dataplane:
             cores_per_executor=readings.cores_per_executor,
             max_dataframe_size_mb=self.settings.max_dataframe_size_mb,
             thread_pool_parallelism=self.settings.thread_pool_parallelism,
-            thread_pool_state=self.pool.state_text(self.provisioned_channels()),
+            thread_pool_state=self.pool.state_text(
+                self.provisioned_channels(), queued_elsewhere=self.operations.backlog
+            ),
         )
 
 
