@@ -28,6 +28,7 @@ from bench.stack import (
     DEFAULT_CACHE_SECONDS,
     DEFAULT_DEADLINE,
     DEFAULT_WORKERS,
+    machine,
     postgres_database,
     rabbitmq_vhost,
 )
@@ -248,6 +249,7 @@ def main(argv: list[str] | None = None) -> None:
         finally:
             proxy.stop()
     print_table(scenarios, DEFAULT_DEADLINE, args.clients, args.workers)
+    print(f"machine: {machine()}")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from bench.load import require_wrk, run_wrk
 from bench.stack import (
     DEFAULT_WORKERS,
     controlplane_processes,
+    machine,
     platform_up,
     postgres_database,
     rabbitmq_vhost,
@@ -123,6 +124,7 @@ def main(argv: list[str] | None = None) -> None:
         workers = [worker.pid for worker in uvicorn_workers(processes)]
         samples = _drive(platform.url + "/api/status", platform.token, processes, args.requests)
     print_table(samples, workers, processes[0].pid)
+    print(f"machine: {machine()}")
 
 
 if __name__ == "__main__":

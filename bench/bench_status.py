@@ -22,6 +22,7 @@ from bench.stack import (
     DEFAULT_CACHE_SECONDS,
     DEFAULT_WORKERS,
     controlplane_processes,
+    machine,
     platform_up,
     postgres_database,
     rabbitmq_vhost,
@@ -178,6 +179,7 @@ def main(argv: list[str] | None = None) -> None:
         probes = count_probes(platform, PROBE_SECONDS)
     print_table(results, args.workers)
     print_probes(probes, DEFAULT_CACHE_SECONDS)
+    print(f"machine: {machine()}")
 
 
 if __name__ == "__main__":

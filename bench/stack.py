@@ -37,6 +37,16 @@ DEFAULT_CACHE_SECONDS = Settings.model_fields["status_cache_seconds"].default
 DEFAULT_DEADLINE = Settings.model_fields["probe_timeout_seconds"].default
 
 
+def machine() -> str:
+    """The machine a table was measured on, and how busy it was with other work."""
+    one, five, _ = os.getloadavg()
+    memory = psutil.virtual_memory().total / 2**30
+    return (
+        f"{os.cpu_count()} cores, {memory:.0f} GiB; load average {one:.1f} (1 min), "
+        f"{five:.1f} (5 min) when the table was printed"
+    )
+
+
 @contextlib.contextmanager
 def postgres_database() -> Iterator[str]:
     """A fresh PostgreSQL database for one benchmark run, dropped afterwards."""
