@@ -71,7 +71,10 @@ def loopback_redirect(uri: str | None) -> SplitResult:
     # urlsplit does not, which is how host checks get fooled.
     if not uri or len(uri) > 2048 or not _PRINTABLE.fullmatch(uri) or "\\" in uri:
         raise InvalidRedirect(rule)
-    parts = urlsplit(uri)
+    try:
+        parts = urlsplit(uri)
+    except ValueError:  # brackets around something not IPv6 ("http://[evil.com]:1/")
+        raise InvalidRedirect(rule) from None
     host, colon, port = parts.netloc.rpartition(":")
     if (
         parts.scheme != "http"
