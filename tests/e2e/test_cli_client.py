@@ -26,6 +26,8 @@ pytestmark = pytest.mark.e2e
 PASSWORD = "a long enough password"  # what Platform.create_admin sets
 ADMIN = "root-admin"
 MEMBER = "plain-member"
+# With no dataplane every status call waits out the probe deadline: keep it short.
+NO_DATAPLANE = {"DQP_PROBE_TIMEOUT_SECONDS": "0.5"}
 
 # A stand-in for a person's browser: it opens the sign-in page, fills in the form (hidden
 # fields and all, CSRF form token included) and follows the redirect to the loopback
@@ -124,7 +126,11 @@ class Cli:
 @pytest.fixture(scope="module")
 def controlplane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     """A controlplane with no dataplane, an Admin (platform.token) and a Member."""
-    instance = Platform(data_dir=tmp_path_factory.mktemp("controlplane") / "data", broker_url=None)
+    instance = Platform(
+        data_dir=tmp_path_factory.mktemp("controlplane") / "data",
+        broker_url=None,
+        extra_env=NO_DATAPLANE,
+    )
     try:
         instance.start("controlplane", "controlplane")
         instance.wait_api()

@@ -17,7 +17,12 @@ import pytest
 import yaml
 
 from tests.e2e.harness import Platform
-from tests.e2e.test_cli_client import PASSWORD, browser_events, write_fake_browser
+from tests.e2e.test_cli_client import (
+    NO_DATAPLANE,
+    PASSWORD,
+    browser_events,
+    write_fake_browser,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]  # the first run installs the client
 
@@ -66,7 +71,11 @@ def qualytics_venv(
 
 @pytest.fixture(scope="module")
 def controlplane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    instance = Platform(data_dir=tmp_path_factory.mktemp("qualytics") / "data", broker_url=None)
+    instance = Platform(
+        data_dir=tmp_path_factory.mktemp("qualytics") / "data",
+        broker_url=None,
+        extra_env=NO_DATAPLANE,
+    )
     try:
         instance.start("controlplane", "controlplane")
         instance.wait_api()
