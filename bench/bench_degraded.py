@@ -28,6 +28,7 @@ from bench.stack import (
     DEFAULT_CACHE_SECONDS,
     DEFAULT_DEADLINE,
     DEFAULT_WORKERS,
+    START_TIMEOUT,
     machine,
     postgres_database,
     rabbitmq_vhost,
@@ -90,9 +91,9 @@ def _platform(database_url: str, broker_url: str, workers: int) -> Iterator[Plat
         try:
             platform.token = platform.create_admin()
             platform.start("controlplane", "controlplane")
-            platform.wait_api(timeout=120)
+            platform.wait_api(timeout=START_TIMEOUT)
             platform.start("dataplane", "dataplane")
-            platform.wait_dataplane_healthy(timeout=180)
+            platform.wait_dataplane_healthy(timeout=START_TIMEOUT)
             yield platform
         finally:
             platform.stop_all()
@@ -120,7 +121,7 @@ def _broker_stopped(platform: Platform, proxy: TcpProxy, clients: int, seconds: 
         body = platform.status()
     finally:
         proxy.start()
-    platform.wait_dataplane_healthy(timeout=120)
+    platform.wait_dataplane_healthy(timeout=START_TIMEOUT)
     seen = f"rabbitmq {body['rabbitmq_connection']}, dataplane {_dataplane(body)}"
     return Scenario("broker stopped", answers, seen)
 

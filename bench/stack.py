@@ -35,6 +35,7 @@ DEFAULT_WORKERS = int(os.environ.get("DQP_BENCH_WORKERS", "2"))
 # The platform's own defaults, not the short ones the end-to-end harness uses.
 DEFAULT_CACHE_SECONDS = Settings.model_fields["status_cache_seconds"].default
 DEFAULT_DEADLINE = Settings.model_fields["probe_timeout_seconds"].default
+START_TIMEOUT = 300.0
 
 
 def machine() -> str:
@@ -114,10 +115,11 @@ def platform_up(
         platform.data_dir.mkdir(parents=True)
         try:
             platform.start("up", "up")
-            platform.wait_api(timeout=120)
+            # Generous: on a machine busy with other work, a cold start has taken 150 s.
+            platform.wait_api(timeout=START_TIMEOUT)
             platform.token = platform.issue_token("admin")
             if wait_healthy:
-                platform.wait_dataplane_healthy(timeout=180)
+                platform.wait_dataplane_healthy(timeout=START_TIMEOUT)
             wait_all_workers(platform, workers)
             yield platform
         except BaseException:
