@@ -143,7 +143,12 @@ class SharedResult:
 
     def try_lock(self) -> bool:
         """Become the process that probes, unless another one is probing right now."""
-        fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:
+            # A read-only or full data dir: nobody can be elected, so probe unshared rather
+            # than fail the status call.
+            return True
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
