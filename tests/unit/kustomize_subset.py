@@ -96,16 +96,16 @@ def _merge(base: Any, patch: Any, key: str = "") -> Any:
         return merged
     if isinstance(base, list) and isinstance(patch, list) and key in _MERGE_KEYS:
         merge_key = _MERGE_KEYS[key]
-        merged_list = [copy.deepcopy(item) for item in base]
-        for item in patch:
-            positions = [
-                i for i, old in enumerate(merged_list) if old[merge_key] == item[merge_key]
-            ]
-            if positions:
-                merged_list[positions[0]] = _merge(merged_list[positions[0]], item, key)
-            else:
-                merged_list.append(copy.deepcopy(item))
-        return merged_list
+        by_key = {item[merge_key]: item for item in base}
+        # kustomize's order: the patch's items (merged into their namesakes), then the rest.
+        merged_list = [
+            _merge(by_key[item[merge_key]], item, key)
+            if item[merge_key] in by_key
+            else copy.deepcopy(item)
+            for item in patch
+        ]
+        patched = {item[merge_key] for item in patch}
+        return merged_list + [copy.deepcopy(i) for i in base if i[merge_key] not in patched]
     return copy.deepcopy(patch)
 
 
