@@ -21,9 +21,16 @@ _BEARER = re.compile(r"(?P<head>\bBearer\s+)[^\s\"',;]+", re.IGNORECASE)
 # Extras whose name says they hold a secret are never written, whatever their value.
 _SECRET_NAME = re.compile(r"pass|secret|token|authorization|api_?key|credential", re.IGNORECASE)
 
-# What every LogRecord carries; anything else on a record came from `extra=`.
+# What every LogRecord carries; anything else on a record came from `extra=`. uvicorn adds
+# `color_message`, the message again with terminal colour codes: no use in a JSON line.
 _RECORD_FIELDS = frozenset(
-    [*vars(logging.LogRecord("", 0, "", 0, "", (), None)), "message", "asctime", "taskName"]
+    [
+        *vars(logging.LogRecord("", 0, "", 0, "", (), None)),
+        "message",
+        "asctime",
+        "taskName",
+        "color_message",
+    ]
 )
 
 

@@ -97,10 +97,14 @@ def test_the_config_sends_uvicorn_through_the_same_json_handler(
     restore_logging: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     logging.config.dictConfig(logging_config("INFO", "json"))
-    logging.getLogger("uvicorn.error").info("Started server process")
+    logging.getLogger("uvicorn.error").info(
+        "Started server process", extra={"color_message": "Started \x1b[36mserver\x1b[0m"}
+    )
     logging.getLogger("py4j.clientserver").info("a py4j command")  # below its WARNING floor
     lines = capsys.readouterr().err.strip().splitlines()
-    assert [json.loads(line)["message"] for line in lines] == ["Started server process"]
+    entries = [json.loads(line) for line in lines]
+    assert [entry["message"] for entry in entries] == ["Started server process"]
+    assert "color_message" not in entries[0]  # uvicorn's copy with terminal colours
 
 
 def test_the_setting_takes_text_or_json_only() -> None:
