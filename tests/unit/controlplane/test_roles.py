@@ -49,6 +49,7 @@ class Endpoint:
 ENDPOINTS: list[Endpoint] = [
     Endpoint("GET", "/api", Role.MEMBER, 200),
     Endpoint("GET", "/api/health", None, 204),
+    Endpoint("GET", "/api/metrics", None, 200),  # public unless DQP_METRICS_PUBLIC=false
     Endpoint("GET", "/api/openapi.json", None, 200),
     Endpoint("GET", "/api/docs", None, 200),
     Endpoint("GET", "/api/status", Role.MEMBER, 200),
