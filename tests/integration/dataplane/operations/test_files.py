@@ -179,11 +179,9 @@ def test_profile_figures_match_values_computed_in_python(
     assert reports.seen
 
 
-@pytest.mark.parametrize("file_format", ["csv", "parquet"])
-def test_scan_finds_the_planted_anomalies_and_no_others(
-    engine: SparkEngine, folder: Path, file_format: str
-) -> None:
-    customers, orders = f"customers.{file_format}", f"orders.{file_format}"
+def test_scan_finds_the_planted_anomalies_and_no_others(engine: SparkEngine, folder: Path) -> None:
+    # The rules do not depend on the format; the databases' tests scan typed columns.
+    customers, orders = "customers.csv", "orders.csv"
     checks = dataset.checks(customers, orders)
     ctx, _ = make_context(engine, "scan", files(folder), checks=checks)
     result = run_operation(ctx)
