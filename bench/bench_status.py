@@ -63,11 +63,15 @@ def _ratio(value: float, reference: float) -> str:
     return f"{value / reference:.1f}x" if reference else "-"
 
 
+def _cpu_per_request(result: LoadResult) -> float:
+    return result.server_cpu / result.rps * 1e6 if result.rps else 0.0
+
+
 def print_table(results: dict[tuple[str, int], LoadResult], workers: int) -> None:
     print(f"\nGET /api/status and GET /api under load ({workers} uvicorn workers each, wrk)")
     header = (
         f"{'endpoint':<22}{'clients':>8}{'req/s':>9}{'p50 ms':>8}{'p99 ms':>8}{'errors':>8}"
-        f"{'vs healthz':>11}{'vs bare':>9}{'load CPU':>10}{'server CPU':>11}"
+        f"{'vs healthz':>11}{'vs bare':>9}{'load CPU':>10}{'server CPU':>11}{'CPU us/req':>11}"
     )
     print(header)
     print("-" * len(header))
@@ -84,10 +88,12 @@ def print_table(results: dict[tuple[str, int], LoadResult], workers: int) -> Non
                 f"{name:<22}{count:>8}{result.rps:>9.0f}{result.p50_ms:>8.1f}"
                 f"{result.p99_ms:>8.1f}{result.errors:>8}{vs_healthz:>11}{vs_bare:>9}"
                 f"{result.load_cpu:>9.0%} {result.server_cpu:>10.0%}"
+                f"{_cpu_per_request(result):>11.0f}"
             )
     print(
         "load CPU / server CPU: share of one core used by the wrk process / by the server's"
-        " processes during the run (the machine has 2 cores)."
+        " processes during the run (the machine has 2 cores); CPU us/req: server CPU time per"
+        " answer, which does not depend on how much CPU other work left to the server."
     )
 
 
