@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from dqplatform.controlplane.auth.roles import Role
+from dqplatform.controlplane.operations.schemas import OperationPage, OperationRead
 from dqplatform.controlplane.platform.schemas import PlatformInfo
 from dqplatform.controlplane.platform.status_schemas import PlatformStatus, StatusDetails
 from dqplatform.controlplane.tokens.schemas import TokenCreated, TokenRead
@@ -209,3 +210,53 @@ class PlatformClient:
 
     def delete_user(self, user_id: int) -> None:
         self._request("DELETE", f"/api/users/{user_id}")
+
+    # --- operations ------------------------------------------------------------------------
+
+    def run_operation(
+        self, operation_type: str, datastore_id: int, container_names: list[str] | None = None
+    ) -> OperationRead:
+        body: dict[str, Any] = {"type": operation_type, "datastore_id": datastore_id}
+        if container_names is not None:
+            body["container_names"] = container_names
+        response = self._request("POST", "/api/operations/run", json=body)
+        return OperationRead.model_validate(response.json())
+
+    def get_operation(self, operation_id: int) -> OperationRead:
+        response = self._request("GET", f"/api/operations/{operation_id}")
+        return OperationRead.model_validate(response.json())
+
+    def list_operations(
+        self,
+        page: int = 1,
+        size: int = 50,
+        datastore: list[int] | None = None,
+        operation_type: list[str] | None = None,
+        result: list[str] | None = None,
+    ) -> OperationPage:
+        params: dict[str, Any] = {"page": page, "size": size}
+        if datastore:
+            params["datastore"] = datastore
+        if operation_type:
+            params["operation_type"] = operation_type
+        if result:
+            params["result"] = result
+        response = self._request("GET", "/api/operations", params=params)
+        return OperationPage.model_validate(response.json())
+
+    def abort_operation(self, operation_id: int) -> OperationRead:
+        response = self._request("PUT", f"/api/operations/abort/{operation_id}")
+        return OperationRead.model_validate(response.json())
+
+    def wait_for_operation(
+        self, operation_id: int, timeout: float, poll_seconds: float = 1.0
+    ) -> OperationRead:
+        """Poll until the operation has an end_time; raise TimeoutError after `timeout`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            operation = self.get_operation(operation_id)
+            if operation.end_time is not None:
+                return operation
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"operation {operation_id} did not end within {timeout:g} s")
+            time.sleep(poll_seconds)

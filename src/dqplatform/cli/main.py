@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from dqplatform.cli import connections, login, planes, remote, serve, tokens, users
+from dqplatform.cli import connections, login, operations, planes, remote, serve, tokens, users
 
 app = typer.Typer(
     name="dqp",
@@ -13,6 +13,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(users.app, name="user")
+app.add_typer(operations.app, name="operation")
 app.add_typer(tokens.app, name="token")
 app.add_typer(connections.app, name="connection")
 app.command("controlplane")(serve.controlplane)
