@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import quote
 
 from pyspark.sql import DataFrame, SparkSession
 
@@ -44,7 +45,22 @@ _RESERVED_OPTIONS = {
     "numpartitions",
     "pushdownaggregate",
     "pushdowntablesample",
+    # Driver properties that name a class to load or a local file to read or write: whoever
+    # may edit a datastore must not get code or files of the dataplane through them.
+    "socketfactory",
+    "socketfactoryarg",
+    "sslfactory",
+    "sslfactoryarg",
+    "sslhostnameverifier",
+    "sslpasswordcallback",
+    "authenticationpluginclassname",
+    "credentialtype",
+    "loggerfile",
+    "allowlocalinfile",
+    "allowloadlocalinfile",
 }
+# Characters that would end the database part of a MySQL JDBC URL and start options.
+_URL_SEPARATORS = set("/?&#;\\")
 
 
 def dialect_of(spec: DatastoreSpec) -> Dialect:
@@ -79,8 +95,9 @@ class JdbcSource:
             raise OperationFailed("the datastore has no host")
         port = spec.port or _DEFAULT_PORTS[dialect]
         if dialect == "postgresql":
-            database = spec.database or "postgres"
             namespace = spec.schema_name or "public"
+            # The PostgreSQL driver decodes the database part of its URL.
+            database = quote(spec.database or "postgres", safe="")
             driver = "org.postgresql.Driver"
             timeouts = {
                 "connectTimeout": str(CONNECT_TIMEOUT_SECONDS),
@@ -90,11 +107,18 @@ class JdbcSource:
         else:
             if not spec.database:
                 raise OperationFailed("a MySQL or MariaDB datastore needs a database")
+            if _URL_SEPARATORS & set(spec.database):
+                raise OperationFailed(
+                    f"the database name {spec.database!r} cannot be used in a JDBC URL"
+                )
             database = namespace = spec.database
             driver = mysql_driver_class(jars)
             timeouts = {
                 "connectTimeout": str(CONNECT_TIMEOUT_SECONDS * 1000),
                 "socketTimeout": str(SOCKET_TIMEOUT_SECONDS * 1000),
+                # A server may answer any query by asking for a client file (LOAD DATA LOCAL):
+                # the dataplane never sends one.
+                "allowLocalInfile": "false",
             }
         # jdbc:mysql also for MariaDB: Spark picks its MySQL dialect (backquoted names,
         # MySQL types) by that prefix, and MariaDB's driver accepts it.
