@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
+from pydantic import Field
 
 from dqplatform.controlplane.auth.dependencies import RequireManager, RequireMember
 from dqplatform.controlplane.datastores.models import Datastore
@@ -14,11 +15,14 @@ from dqplatform.controlplane.errors import NotFound
 from dqplatform.controlplane.operations import service
 from dqplatform.controlplane.operations.dispatcher import OperationDispatcher
 from dqplatform.controlplane.operations.schemas import OperationPage, OperationRead, OperationRun
+from dqplatform.controlplane.paging import MAX_ID
 from dqplatform.controlplane.tokens.dependencies import on_commit
 
 router = APIRouter(prefix="/operations", tags=["operations"])
 
 OperationId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+# Bounded so that a huge id is a 422, not an integer overflow in the database.
+DatastoreFilter = Annotated[int, Field(ge=1, le=MAX_ID)]
 MAX_PAGE_SIZE = 100
 
 
@@ -49,7 +53,7 @@ def list_operations(
     _: RequireMember,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
-    datastore: Annotated[list[int], Query(max_length=100)] = [],  # noqa: B006
+    datastore: Annotated[list[DatastoreFilter], Query(max_length=100)] = [],  # noqa: B006
     operation_type: Annotated[list[str], Query(max_length=5)] = [],  # noqa: B006
     result: Annotated[list[str], Query(max_length=5)] = [],  # noqa: B006
     start_date: datetime | None = None,

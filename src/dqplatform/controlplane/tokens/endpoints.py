@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 
 from dqplatform.controlplane.auth.dependencies import RequireMember
+from dqplatform.controlplane.paging import MAX_ID
 from dqplatform.controlplane.tokens import service
 from dqplatform.controlplane.tokens.dependencies import (
     CommittedSessionDep,
@@ -22,6 +23,8 @@ logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/user-tokens", tags=["user tokens"])
 
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such token among yours."}}
+# Bounded so that a huge id is a 422, not an integer overflow in the database.
+TokenId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 @router.get("", response_model=list[TokenRead], summary="List your personal tokens")
@@ -66,7 +69,7 @@ def create_user_token(
     responses=_NOT_FOUND,
 )
 def update_user_token(
-    token_id: int,
+    token_id: TokenId,
     body: TokenUpdate,
     session: CommittedSessionDep,
     registry: TokenRegistryDep,
@@ -91,7 +94,7 @@ def update_user_token(
     "/{token_id}", status_code=204, summary="Delete a personal token", responses=_NOT_FOUND
 )
 def delete_user_token(
-    token_id: int, session: CommittedSessionDep, registry: TokenRegistryDep, user: RequireMember
+    token_id: TokenId, session: CommittedSessionDep, registry: TokenRegistryDep, user: RequireMember
 ) -> Response:
     """Delete the token for good; it stops working at once."""
     row = service.require_token(session, user.user_id, token_id)

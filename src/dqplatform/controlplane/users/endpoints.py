@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from dqplatform.controlplane.auth.dependencies import RequireAdmin, RequireMember
 from dqplatform.controlplane.auth.directory import UserDirectory
+from dqplatform.controlplane.paging import MAX_ID
 from dqplatform.controlplane.tokens.dependencies import CommittedSessionDep, on_commit
 from dqplatform.controlplane.users import service
 from dqplatform.controlplane.users.schemas import (
@@ -26,6 +27,8 @@ router = APIRouter(prefix="/users", tags=["users"])
 
 Responses = dict[int | str, dict[str, Any]]
 _NOT_FOUND: Responses = {404: {"description": "No user with this id."}}
+# Bounded so that a huge id is a 422, not an integer overflow in the database.
+UserId = Annotated[int, Path(ge=1, le=MAX_ID)]
 _LAST_ADMIN: Responses = {409: {"description": "The change would leave no Admin."}}
 
 
@@ -60,7 +63,7 @@ def list_users(
 
 
 @router.get("/{user_id}", response_model=UserRead, summary="Get a user", responses=_NOT_FOUND)
-def get_user(user_id: int, session: CommittedSessionDep, _: RequireAdmin) -> UserRead:
+def get_user(user_id: UserId, session: CommittedSessionDep, _: RequireAdmin) -> UserRead:
     return UserRead.model_validate(service.require_user(session, user_id))
 
 
@@ -87,7 +90,7 @@ def create_user(
     responses={**_NOT_FOUND, **_LAST_ADMIN},
 )
 def update_user(
-    user_id: int,
+    user_id: UserId,
     body: UserUpdate,
     request: Request,
     session: CommittedSessionDep,
@@ -109,7 +112,7 @@ def update_user(
     responses={**_NOT_FOUND, **_LAST_ADMIN},
 )
 def delete_user(
-    user_id: int, request: Request, session: CommittedSessionDep, admin: RequireAdmin
+    user_id: UserId, request: Request, session: CommittedSessionDep, admin: RequireAdmin
 ) -> Response:
     """Delete the user and their personal tokens; their tokens stop working."""
     user = service.require_user(session, user_id)
