@@ -112,7 +112,42 @@ async def _unexpected_error(_: Request, exc: Exception) -> JSONResponse:
     return _json(500, error_body(500, "internal_error", "internal server error"))
 
 
+# What FastAPI documents for a 422 is its own body ({"detail": [...]}); ours is the one shape
+# above, with the validation errors under "errors".
+_VALIDATION_ERROR_BODY: dict[str, Any] = {
+    "title": "HTTPValidationError",
+    "description": "The body of every error: status, code, detail; for a 422, the errors.",
+    "type": "object",
+    "required": ["status", "code", "detail"],
+    "properties": {
+        "status": {"type": "integer", "title": "Status"},
+        "code": {"type": "string", "title": "Code"},
+        "detail": {"type": "string", "title": "Detail"},
+        "errors": {
+            "type": "array",
+            "title": "Errors",
+            "items": {"$ref": "#/components/schemas/ValidationError"},
+        },
+    },
+}
+
+
+def _document_error_body(app: FastAPI) -> None:
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        first = app.openapi_schema is None
+        document = build()  # cached by FastAPI after the first call
+        schemas = document.get("components", {}).get("schemas", {})
+        if first and "HTTPValidationError" in schemas:
+            schemas["HTTPValidationError"] = _VALIDATION_ERROR_BODY
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    _document_error_body(app)
     app.add_exception_handler(PlatformError, _platform_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

@@ -22,6 +22,7 @@ router = APIRouter(prefix="/admin", tags=["admin"])
 @router.put(
     "/restart",
     status_code=200,
+    response_class=Response,  # documented as what it is: no body, no JSON
     summary="Restart dataplane",
     responses={
         200: {"description": "The shutdown message was sent (empty body)."},
