@@ -60,6 +60,11 @@ class SecretLedger:
             )
         return response
 
+    def record_text(self, where: str, text: str) -> None:
+        """Keep an answer some other client received (its headers and body as text)."""
+        with self._lock:
+            self.responses.append((where, text))
+
     def leaks(self) -> list[Leak]:
         with self._lock:
             secrets = dict(self.secrets)
