@@ -37,7 +37,7 @@ def member(attack_server: LivePlatform) -> SimpleNamespace:
 
 
 def _personal_token(server: LivePlatform, owner: str, name: str) -> tuple[int, str]:
-    created = server.api("POST", "/api/user-tokens", token=owner, json={"name": name})
+    created = server.api("POST", "/api/user-tokens", token=owner, json={"name": name}, record=False)
     assert created.status_code == 201, created.text
     body = created.json()
     server.ledger.add_secret(f"personal token {name}", body["token"])
