@@ -3,14 +3,19 @@ parameters, SQL quoting, the sample fraction, scrubbed messages. (No Spark: fast
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
 import pytest
 from pydantic import SecretStr
 
+from dqplatform.dataplane.engine import KNOWN_JDBC_JARS, jdbc_jars
 from dqplatform.dataplane.operations.context import OperationFailed
 from dqplatform.dataplane.operations.errors import scrub
 from dqplatform.dataplane.operations.jdbc import JdbcSource, mysql_driver_class
 from dqplatform.dataplane.operations.readers import Container, sample_fraction
 from dqplatform.messaging.operations import DatastoreSpec
+from dqplatform.settings import Settings
 
 JARS = ["/usr/share/java/postgresql.jar", "/usr/share/java/mariadb-java-client.jar"]
 
@@ -109,3 +114,17 @@ def test_scrub_masks_the_secret_in_every_form_and_keeps_one_line() -> None:
     assert "\n" not in scrubbed
     assert scrubbed.count("********") == 3
     assert len(scrub("x" * 5000, [])) == 400
+
+
+def test_jdbc_jars_from_the_setting_or_the_known_locations(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    jar = tmp_path / "driver.jar"
+    jar.write_bytes(b"PK")
+    configured = Settings(data_dir=tmp_path, jdbc_jars=f" {jar} ,{tmp_path / 'missing.jar'},")
+    with caplog.at_level(logging.WARNING):
+        assert jdbc_jars(configured) == [str(jar)]
+    assert "missing.jar" in caplog.text
+    known = [path for path in KNOWN_JDBC_JARS if Path(path).is_file()]
+    assert jdbc_jars(Settings(data_dir=tmp_path)) == known
+    assert jdbc_jars(Settings(data_dir=tmp_path, jdbc_jars="")) == []
