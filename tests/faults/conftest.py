@@ -47,7 +47,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if figures:
         terminalreporter.section("faults: measured figures")
         for fault, measure, value in figures:
-            terminalreporter.write_line(f"{fault:<42} {measure:<34} {value}")
+            terminalreporter.write_line(f"{fault:<52} {measure:<36} {value}")
 
 
 @pytest.fixture

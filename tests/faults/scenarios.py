@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import psutil
 
@@ -27,12 +28,15 @@ def wait_gone(pid: int, timeout: float) -> float:
     return time.monotonic()
 
 
-def restart_burst(platform: LivePlatform) -> Figures:
-    """Twenty PUT /api/admin/restart within one second cause exactly one restart."""
+def restart_burst(platform: LivePlatform, before: Callable[[], None] | None = None) -> Figures:
+    """Twenty PUT /api/admin/restart within one second cause exactly one restart. `before`
+    runs once the platform is healthy, just before the burst (to start an operation, say)."""
     restarts = platform.dataplane_restarts()
     controlplane = platform.pid_of("controlplane")
     with StatusWatcher(platform.url, platform.token, ledger=platform.ledger) as watcher:
         wait_all_ok(watcher, 120)
+        if before is not None:
+            before()
         old = platform.pid_of("dataplane")
         assert old is not None
         first_at = watcher.mark("first restart call")

@@ -20,6 +20,7 @@ from tests.faults.conftest import Figures as FigureSink
 from tests.faults.conftest import fresh_postgres, rabbitmq_url
 from tests.faults.ledger import SecretLedger
 from tests.faults.live import LivePlatform, secret_env
+from tests.faults.operations import InFlight, files_datastore
 from tests.faults.scenarios import restart_burst, wait_gone
 from tests.faults.verdict import (
     LATENCY_LIMIT,
@@ -39,6 +40,12 @@ class Setup:
     platform: LivePlatform
     broker: TcpProxy
     database: TcpProxy
+    datastore_id: int
+    database_url: str  # straight to PostgreSQL, for the test's own reads
+
+    def operation(self) -> InFlight:
+        """A profile to start just before a fault: it must end once, with its result."""
+        return InFlight(self.platform, self.datastore_id, self.database_url)
 
     def pids(self) -> dict[str, int | None]:
         return {role: self.platform.pid_of(role) for role in ("controlplane", "dataplane")}
@@ -67,7 +74,8 @@ def setup(
         try:
             platform.start_up()
             platform.wait_dataplane_healthy()
-            yield Setup(platform, broker, database)
+            datastore_id = files_datastore(platform, root / "files")
+            yield Setup(platform, broker, database, datastore_id, database_url(None))
         finally:
             platform.close()
             broker.stop()
@@ -82,8 +90,10 @@ def _record(figures: FigureSink, fault: str, verdict: Figures) -> None:
 def test_rabbitmq_cut_for_30_seconds(setup: Setup, figures: FigureSink) -> None:
     platform = setup.platform
     before = setup.pids()
+    operation = setup.operation()
     with StatusWatcher(platform.url, platform.token, ledger=platform.ledger) as watcher:
         wait_all_ok(watcher, 120)
+        operation.start()
         cut_at = watcher.mark("cut")
         setup.broker.stop()
         time.sleep(5)
@@ -107,14 +117,17 @@ def test_rabbitmq_cut_for_30_seconds(setup: Setup, figures: FigureSink) -> None:
         recover_within=60,
     )
     assert setup.pids() == before, "a process was started again: the planes did not reconnect"
+    operation.assert_done_once()
     _record(figures, "RabbitMQ cut for 30 s", verdict)
 
 
 def test_postgresql_cut_and_restored(setup: Setup, figures: FigureSink) -> None:
     platform = setup.platform
     before = setup.pids()
+    operation = setup.operation()
     with StatusWatcher(platform.url, platform.token, ledger=platform.ledger) as watcher:
         wait_all_ok(watcher, 120)
+        operation.start()
         cut_at = watcher.mark("cut")
         setup.database.stop()
         time.sleep(5)
@@ -139,14 +152,17 @@ def test_postgresql_cut_and_restored(setup: Setup, figures: FigureSink) -> None:
         watcher, cut={"database"}, fault_at=cut_at, restored_at=restored_at, recover_within=30
     )
     assert setup.pids() == before, "a process was started again: the planes did not reconnect"
+    operation.assert_done_once()
     _record(figures, "PostgreSQL cut for 20 s", verdict)
 
 
 def test_dataplane_killed_with_sigkill(setup: Setup, figures: FigureSink) -> None:
     platform = setup.platform
     controlplane = platform.pid_of("controlplane")
+    operation = setup.operation()
     with StatusWatcher(platform.url, platform.token, ledger=platform.ledger) as watcher:
         wait_all_ok(watcher, 120)
+        operation.start()
         killed_at = watcher.mark("kill")
         old = platform.kill("dataplane", signal.SIGKILL)
         gone_at = wait_gone(old, 10)
@@ -166,7 +182,8 @@ def test_dataplane_killed_with_sigkill(setup: Setup, figures: FigureSink) -> Non
     )
     assert platform.pid_of("controlplane") == controlplane
     assert platform.pid_of("dataplane") == new
-    _record(figures, "dataplane SIGKILL (supervised by dqp up)", verdict)
+    operation.assert_done_once()
+    _record(figures, "dataplane SIGKILL mid-operation", verdict)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
@@ -177,8 +194,10 @@ def test_controlplane_killed_and_started_again(
     dataplane, never restarted, is found again through the broker."""
     platform = setup.platform
     dataplane = platform.pid_of("dataplane")
+    operation = setup.operation()
     with StatusWatcher(platform.url, platform.token, ledger=platform.ledger) as watcher:
         wait_all_ok(watcher, 120)
+        operation.start()
         killed_at = watcher.mark("kill")
         old = platform.kill("controlplane", sig)
         platform.wait_new_pid("controlplane", old, 60)
@@ -198,10 +217,14 @@ def test_controlplane_killed_and_started_again(
     for component in ("database", "broker", "dataplane"):
         always(watcher.between(healthy.sent), component, OK)
     assert platform.pid_of("dataplane") == dataplane, "the dataplane was started again"
-    name = f"controlplane {sig.name} and started again"
+    operation.assert_done_once()
+    name = f"controlplane {sig.name} mid-operation, started again"
     figures(name, "API answering again after", f"{back.answered - killed_at:.2f} s")
     figures(name, "dataplane OK again after", f"{healthy.answered - killed_at:.2f} s")
 
 
 def test_twenty_restart_calls_in_one_second(setup: Setup, figures: FigureSink) -> None:
-    _record(figures, "20 restart calls in 1 s (RabbitMQ)", restart_burst(setup.platform))
+    operation = setup.operation()
+    verdict = restart_burst(setup.platform, before=operation.start)
+    operation.assert_done_once()
+    _record(figures, "20 restart calls in 1 s mid-operation (RabbitMQ)", verdict)
