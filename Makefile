@@ -3,8 +3,11 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+FAULTS_STAMP := $(VENV)/.installed-faults
+# Length of the soak in make test-faults (docs/reliability.md says why not 600 in CI).
+DQP_SOAK_SECONDS ?= 180
 
-.PHONY: up test install lint bench clean
+.PHONY: up test test-faults install lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,6 +16,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+$(FAULTS_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/pip install --quiet -e ".[dev,faults]"
+	touch $(FAULTS_STAMP)
 
 ## Set up and start the platform (controlplane + supervised dataplane) with embedded defaults.
 up: install
@@ -23,7 +30,13 @@ up: install
 test: install
 	scripts/system-deps
 	$(BIN)/ruff check src tests bench
-	$(BIN)/pytest -p no:cacheprovider
+	$(BIN)/pytest -p no:cacheprovider --ignore=tests/faults
+
+## The reliability and security suite (docs/reliability.md): outages, kills, a full and a
+## read-only data dir, the soak, schemathesis, bad input and attacks on the running platform.
+## Needs what make test needs, and root (the data-dir faults mount a small tmpfs).
+test-faults: $(FAULTS_STAMP)
+	DQP_SOAK_SECONDS=$(DQP_SOAK_SECONDS) $(BIN)/pytest -p no:cacheprovider tests/faults
 
 lint: install
 	$(BIN)/ruff check src tests bench
