@@ -49,7 +49,10 @@ def throttle(site: Site) -> LoginThrottle:
     return fresh
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API keeps an asyncio loop marked running on
+# the main thread for as long as it is open, and every later test that calls asyncio.run()
+# would fail with "cannot be called from a running event loop".
+@pytest.fixture(scope="package")
 def chromium():  # type: ignore[no-untyped-def]
     """Debian's Chromium (apt package `chromium`), never a browser Playwright downloads."""
     from playwright.sync_api import sync_playwright
