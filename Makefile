@@ -4,6 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FAULTS_STAMP := $(VENV)/.installed-faults
+BENCH_STAMP := $(VENV)/.installed-bench
 # Length of the soak in make test-faults (docs/reliability.md says why not 600 in CI).
 DQP_SOAK_SECONDS ?= 180
 
@@ -20,6 +21,10 @@ install: $(STAMP)
 $(FAULTS_STAMP): $(STAMP) pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev,faults]"
 	touch $(FAULTS_STAMP)
+
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/pip install --quiet -e ".[dev,bench]"
+	touch $(BENCH_STAMP)
 
 ## Set up and start the platform (controlplane + supervised dataplane) with embedded defaults.
 up: install
@@ -43,7 +48,10 @@ lint: install
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
-bench: install
+## The benchmarks of docs/performance.md (wrk from Debian's package, the comparison apps'
+## libraries from the bench extra); prints their tables.
+bench: $(BENCH_STAMP)
+	scripts/system-deps wrk
 	$(BIN)/python -m bench
 
 clean:
