@@ -30,11 +30,12 @@ $(BENCH_STAMP): $(STAMP) pyproject.toml
 up: install
 	$(BIN)/dqp up
 
-## Set up and run the whole test suite (lint, unit, integration on SQLite/PostgreSQL and
+## Set up and run the whole test suite (lint, types, unit, integration on SQLite/PostgreSQL and
 ## filesystem/RabbitMQ, end-to-end).
 test: install
 	scripts/system-deps
 	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
 	$(BIN)/pytest -p no:cacheprovider --ignore=tests/faults
 
 ## The reliability and security suite (docs/reliability.md): outages, kills, a full and a

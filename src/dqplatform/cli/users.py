@@ -62,7 +62,7 @@ def list_(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] =
         return
     table = Table("id", "username", "role", "created")
     for row in rows:
-        table.add_row(str(row["id"]), row["username"], row["role"], row["created_at"])
+        table.add_row(*(str(row[key]) for key in ("id", "username", "role", "created_at")))
     console.print(table)
 
 

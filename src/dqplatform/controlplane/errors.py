@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -69,7 +70,7 @@ def error_body(status_code: int, code: str, detail: str, **extra: Any) -> dict[s
 
 
 def _json(
-    status_code: int, body: dict[str, Any], headers: dict[str, str] | None = None
+    status_code: int, body: dict[str, Any], headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
     return JSONResponse(body, status_code=status_code, headers=headers)
 

@@ -41,8 +41,12 @@ def run_operation(
     dispatcher = _dispatcher(request)
     operation = service.create_operation(session, body, manager.username)
     operation_id = operation.id
+
     # Sent once the row is committed, so the dataplane never runs an operation we forgot.
-    on_commit(session, lambda: dispatcher.publish(operation_id))
+    def publish() -> None:
+        dispatcher.publish(operation_id)
+
+    on_commit(session, publish)
     return service.to_read(operation, dispatcher.live_boot_id)
 
 
