@@ -4,6 +4,7 @@ exactly-once results, orphans of a lost dataplane, abort."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine
@@ -175,3 +176,63 @@ def test_a_datastore_with_unfinished_operations_is_kept(engine: Engine, datastor
     assert _apply(engine, _event(operation_id, "finished", result="failure", message="boom"))
     with Session(engine) as session:
         assert datastores.find_dependants(session, datastore_id) == []
+
+
+def _create_with(engine: Engine, datastore_id: int, **body: object) -> int:
+    with Session(engine) as session, session.begin():
+        run = OperationRun.model_validate({"datastore_id": datastore_id, **body})
+        return service.create_operation(session, run, "manager").id
+
+
+def test_a_success_names_the_client_options_it_did_not_apply(
+    engine: Engine, datastore_id: int
+) -> None:
+    asked = _create_with(
+        engine, datastore_id, type="scan", incremental=True, container_tags=["finance"]
+    )
+    neutral = _create_with(engine, datastore_id, type="scan", incremental=False)
+    failed = _create_with(engine, datastore_id, type="scan", incremental=True)
+    for operation_id in (asked, neutral):
+        assert _apply(engine, _event(operation_id, "finished", result="success"))
+    assert _apply(engine, _event(failed, "finished", result="failure", message="boom"))
+    assert _read(engine, asked)["message"] == (
+        "options not supported by this platform were not applied: incremental, container_tags"
+    )
+    assert _read(engine, neutral)["message"] is None
+    assert _read(engine, failed)["message"] == "boom"  # the reason it failed comes first
+
+
+@pytest.mark.parametrize(
+    ("body", "prunes"),
+    [
+        ({"type": "catalog"}, True),
+        ({"type": "sync", "prune": True}, True),
+        ({"type": "sync", "prune": False}, False),
+        ({"type": "catalog", "container_names": ["a.csv"]}, False),
+        ({"type": "sync", "prune": True, "container_names": []}, False),
+    ],
+)
+def test_which_catalogs_prune(
+    engine: Engine, datastore_id: int, body: dict[str, object], prunes: bool
+) -> None:
+    operation_id = _create_with(engine, datastore_id, **body)
+    with Session(engine) as session:
+        assert service.catalog_prunes(service.require_operation(session, operation_id)) is prunes
+
+
+def test_list_by_creation_time(engine: Engine, datastore_id: int) -> None:
+    operation_id = _create(engine, datastore_id)
+    with Session(engine) as session:
+        created = service.require_operation(session, operation_id).created_at
+
+        def listed(start: datetime | None, end: datetime | None) -> list[int]:
+            rows, _ = service.list_operations(
+                session, 1, 100, [datastore_id], start_date=start, end_date=end
+            )
+            return [row.id for row in rows]
+
+        second = timedelta(seconds=1)
+        assert operation_id in listed(created - second, created + second)
+        assert operation_id in listed(created, created)  # both ends included
+        assert operation_id not in listed(created + second, None)
+        assert operation_id not in listed(None, created - second)

@@ -133,7 +133,13 @@ class OperationDispatcher:
                 if event.event == "started" and operation.abort_requested:
                     abort_again = True
                 if event.event == "finished" and event.output is not None:
-                    store_output(session, operation.datastore_id, operation.id, event.output)
+                    store_output(
+                        session,
+                        operation.datastore_id,
+                        operation.id,
+                        event.output,
+                        prune=service.catalog_prunes(operation),
+                    )
         if abort_again:
             self.send_abort(event.operation_id)
 

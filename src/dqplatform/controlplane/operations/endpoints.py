@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
@@ -14,7 +13,14 @@ from dqplatform.controlplane.db.session import SessionDep
 from dqplatform.controlplane.errors import NotFound
 from dqplatform.controlplane.operations import service
 from dqplatform.controlplane.operations.dispatcher import OperationDispatcher
-from dqplatform.controlplane.operations.schemas import OperationPage, OperationRead, OperationRun
+from dqplatform.controlplane.operations.schemas import (
+    DateBound,
+    OperationPage,
+    OperationRead,
+    OperationRun,
+    lower_bound,
+    upper_bound,
+)
 from dqplatform.controlplane.paging import MAX_ID
 from dqplatform.controlplane.tokens.dependencies import on_commit
 
@@ -60,11 +66,12 @@ def list_operations(
     datastore: Annotated[list[DatastoreFilter], Query(max_length=100)] = [],  # noqa: B006
     operation_type: Annotated[list[str], Query(max_length=5)] = [],  # noqa: B006
     result: Annotated[list[str], Query(max_length=5)] = [],  # noqa: B006
-    start_date: datetime | None = None,
-    end_date: datetime | None = None,
+    start_date: DateBound | None = None,
+    end_date: DateBound | None = None,
     sort_created: Annotated[str, Query(pattern="^(asc|desc)$")] = "desc",
 ) -> OperationPage:
-    """Operations, newest first; filter by datastore, type and result (each repeatable)."""
+    """Operations, newest first; filter by datastore, type and result (each repeatable) and
+    by creation time (`start_date` and `end_date` included; a day alone means all of it)."""
     rows, total = service.list_operations(
         session,
         page,
@@ -72,8 +79,8 @@ def list_operations(
         datastore,
         operation_type,
         result,
-        start_date,
-        end_date,
+        lower_bound(start_date),
+        upper_bound(end_date),
         newest_first=sort_created == "desc",
     )
     live = _dispatcher(request).live_boot_id

@@ -2,35 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+import re
+from datetime import UTC, date, datetime, time
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, TypeAdapter
+
+from dqplatform.controlplane.operations.options import ClientOptions
 
 # "sync" is what the public client calls a catalog operation.
 RequestedType = Literal["catalog", "sync", "profile", "scan"]
-# Accepted so that the public client's requests validate; recorded, not acted on.
-RECORDED_OPTIONS = (
-    "include",
-    "prune",
-    "recreate",
-    "incremental",
-    "container_tags",
-    "ai_effort",
-    "infer_as_draft",
-    "max_records_analyzed_per_partition",
-    "max_count_testing_sample",
-    "percent_testing_threshold",
-    "high_correlation_threshold",
-    "greater_than_time",
-    "greater_than_batch",
-    "histogram_max_distinct_values",
-    "auto_resolve_passed_anomalies",
-    "enrichment_source_record_limit",
-)
 
 
-class OperationRun(BaseModel):
+class OperationRun(ClientOptions):
+    """A run request; the options of qualytics-cli are accepted (see ClientOptions)."""
+
     model_config = ConfigDict(extra="forbid")
 
     type: RequestedType = Field(description="catalog (alias: sync), profile or scan.")
@@ -38,31 +24,57 @@ class OperationRun(BaseModel):
     container_names: list[str] | None = Field(
         default=None, max_length=1000, description="Tables or files to include; all if absent."
     )
-    include: list[str] | None = None
-    prune: bool | None = None
-    recreate: bool | None = None
-    incremental: bool | None = None
-    container_tags: list[str] | None = Field(default=None, max_length=100)
-    ai_effort: str | None = Field(default=None, max_length=16)
-    infer_as_draft: bool | None = None
-    max_records_analyzed_per_partition: int | None = None
-    max_count_testing_sample: int | None = None
-    percent_testing_threshold: float | None = None
-    high_correlation_threshold: float | None = None
-    greater_than_time: str | None = Field(default=None, max_length=64)
-    greater_than_batch: float | None = None
-    histogram_max_distinct_values: int | None = None
-    auto_resolve_passed_anomalies: bool | None = None
-    enrichment_source_record_limit: int | None = None
 
     @property
     def operation_type(self) -> str:
         return "catalog" if self.type == "sync" else self.type
 
-    def recorded_options(self) -> dict[str, Any]:
-        return {
-            name: value for name in RECORDED_OPTIONS if (value := getattr(self, name)) is not None
-        }
+
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATETIME: TypeAdapter[datetime] = TypeAdapter(datetime)
+
+
+def _date_or_datetime(value: object) -> date | datetime:
+    # A day alone ("2024-05-31", what qualytics-cli sends) must stay a day, so that the
+    # end of a range can take the whole of it; anything else is read as a date and time.
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and _DATE_ONLY.match(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise ValueError("must be a valid date (YYYY-MM-DD)") from None
+    try:
+        moment = _DATETIME.validate_python(value)
+        # In UTC here, so that an offset at the end of the calendar is a 422, not a 500.
+        return moment.astimezone(UTC) if moment.tzinfo else moment
+    except (ValueError, OverflowError):
+        raise ValueError("must be a date (YYYY-MM-DD) or an ISO 8601 date and time") from None
+
+
+DateBound = Annotated[
+    date | datetime,
+    PlainValidator(_date_or_datetime, json_schema_input_type=str),
+    Field(description="A day (YYYY-MM-DD) or a date and time; UTC unless it has an offset."),
+]
+
+
+def lower_bound(value: date | datetime | None) -> datetime | None:
+    """The first instant a range starting at `value` includes."""
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        return datetime.combine(value, time.min, UTC)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def upper_bound(value: date | datetime | None) -> datetime | None:
+    """The last instant a range ending at `value` includes: a day ends at its last instant."""
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        return datetime.combine(value, time.max, UTC)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class OperationStatus(BaseModel):

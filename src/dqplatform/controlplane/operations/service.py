@@ -20,8 +20,10 @@ from dqplatform.controlplane.operations.models import (
     FAILURE,
     QUEUED,
     RUNNING,
+    SUCCESS,
     Operation,
 )
+from dqplatform.controlplane.operations.options import not_applied_note
 from dqplatform.controlplane.operations.schemas import (
     OperationRead,
     OperationRun,
@@ -128,6 +130,16 @@ def to_read(operation: Operation, live_boot_id: str | None) -> OperationRead:
     )
 
 
+def catalog_prunes(operation: Operation) -> bool:
+    """Whether the operation's catalog removes the containers it did not find.
+
+    Yes unless the request said `prune: false` (qualytics-cli does unless asked to prune;
+    our own clients never send it), and never for a catalog of named containers, which did
+    not look for the others.
+    """
+    return bool((operation.options or {}).get("prune", True)) and operation.container_names is None
+
+
 def request_abort(session: Session, operation: Operation, live_boot_id: str | None) -> bool:
     """Abort `operation`. True when a dataplane must be told (it may be running it)."""
     if operation.result in ENDED:
@@ -187,7 +199,11 @@ def apply_event(session: Session, event: OperationEvent) -> Operation | None:
     operation.records_processed = max(operation.records_processed, progress.records_processed)
     if event.event == "finished" and event.result is not None:
         operation.start_time = operation.start_time or _now()
-        _end(operation, event.result, event.message)
+        message = event.message
+        if event.result == SUCCESS and message is None:
+            # The public client prints a successful operation's message as a warning.
+            message = not_applied_note(operation.options or {})
+        _end(operation, event.result, message)
     session.flush()
     return operation
 
