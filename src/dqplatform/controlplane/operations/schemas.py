@@ -54,7 +54,7 @@ def _date_or_datetime(value: object) -> date | datetime:
 
 DateBound = Annotated[
     date | datetime,
-    PlainValidator(_date_or_datetime, json_schema_input_type=str),
+    PlainValidator(_date_or_datetime, json_schema_input_type=date | datetime),
     Field(description="A day (YYYY-MM-DD) or a date and time; UTC unless it has an offset."),
 ]
 
