@@ -64,3 +64,28 @@ async def test_a_caller_that_gives_up_does_not_cancel_the_shared_check() -> None
     impatient.cancel()
     result = await patient
     assert result.ok and result.value == "done"
+
+
+def test_a_probe_left_pending_by_a_closed_loop_does_not_break_the_next_loop() -> None:
+    """Starlette's TestClient without `with` runs each request on a loop of its own: a probe
+    the first loop left unfinished must not be awaited from the second (CI: RuntimeError)."""
+
+    async def slow_ok() -> str:
+        await asyncio.sleep(0.3)
+        return "ok"
+
+    probe = CoalescedProbe(slow_ok, deadline=1, max_age=0)
+
+    async def give_up_early() -> None:
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(probe.result(), 0.05)
+
+    first = asyncio.new_event_loop()
+    try:
+        first.run_until_complete(give_up_early())
+    finally:
+        first.close()  # the shared probe task is still pending on it
+
+    result = asyncio.run(probe.result())
+    assert result.ok
+    assert probe.runs == 2

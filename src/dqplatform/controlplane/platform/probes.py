@@ -203,7 +203,14 @@ class CoalescedProbe:
         last = self.fresh()
         if last is not None:
             return last
-        if self._inflight is None or self._inflight.done():
+        inflight = self._inflight
+        # A probe left pending by an event loop that has since gone (a test client that runs
+        # each request on a loop of its own) can never finish: start one on this loop.
+        if (
+            inflight is None
+            or inflight.done()
+            or inflight.get_loop() is not asyncio.get_running_loop()
+        ):
             self._inflight = asyncio.create_task(self._run())
         # shield: a caller that gives up must not cancel the probe the others wait on.
         return await asyncio.shield(self._inflight)
