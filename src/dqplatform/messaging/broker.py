@@ -8,6 +8,7 @@ from typing import Any
 
 from kombu import Connection
 
+from dqplatform.messaging.filesystem import AtomicFilesystemTransport
 from dqplatform.settings import Settings
 
 # The embedded transport polls its folder; 50 ms keeps a status probe quick at little cost.
@@ -57,7 +58,7 @@ def connect(settings: Settings, timeout: float | None = None, heartbeat: float =
             folder.mkdir(parents=True, exist_ok=True)
         options = {key: str(value) for key, value in folders.items()}
         options["polling_interval"] = FILESYSTEM_POLL_SECONDS
-        return Connection("filesystem://", transport_options=options)
+        return Connection(transport=AtomicFilesystemTransport, transport_options=options)
     return Connection(
         settings.resolved_broker_url,
         connect_timeout=timeout,
