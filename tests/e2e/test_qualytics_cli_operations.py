@@ -103,16 +103,27 @@ def datastore(platform: Platform, tmp_path: Path) -> int:
     return int(response.json()["id"])
 
 
-def _run(qualytics: Qualytics, *args: str) -> subprocess.CompletedProcess[str]:
+def _run(qualytics: Qualytics, platform: Platform, *args: str) -> subprocess.CompletedProcess[str]:
     """A waiting operations command; polls every second (the client's default is 10 s)."""
-    result = subprocess.run(
-        [str(qualytics.executable), "operations", *args, "--poll-interval", "1"],
-        env=qualytics.env,
-        capture_output=True,
-        text=True,
-        timeout=OPERATION_TIMEOUT + 60,
-        check=False,
-    )
+    try:
+        result = subprocess.run(
+            [str(qualytics.executable), "operations", *args, "--poll-interval", "1"],
+            env=qualytics.env,
+            capture_output=True,
+            text=True,
+            timeout=OPERATION_TIMEOUT + 60,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        # What the platform was doing, so that a hang on a CI machine can be explained.
+        operations = platform.get("/api/operations?size=20").text
+        status = platform.get("/api/status/details").text
+        log = "\n".join(platform.log("up").splitlines()[-80:])
+        raise AssertionError(
+            f"qualytics operations {' '.join(args)} did not end within "
+            f"{OPERATION_TIMEOUT + 60} s\noperations: {operations}\nstatus: {status}\n"
+            f"last lines of the platform's log:\n{log}"
+        ) from None
     # The client exits 0 even when an operation fails; its error log says why.
     errors = qualytics.config_home / "operation-error.txt"
     assert not errors.exists(), errors.read_text()
@@ -156,7 +167,9 @@ def _check(platform: Platform, datastore: int, field: str, rule: str, **params: 
 def test_sync_profile_and_scan_run_on_the_dataplane(
     qualytics: Qualytics, platform: Platform, datastore: int
 ) -> None:
-    sync = _finished(_run(qualytics, "sync", "--datastore-id", str(datastore)), "Sync", datastore)
+    sync = _finished(
+        _run(qualytics, platform, "sync", "--datastore-id", str(datastore)), "Sync", datastore
+    )
     body = _operation(platform, sync)
     assert (body["type"], body["result"], body["message"]) == ("catalog", "success", None)
     assert body["status"] == {
@@ -203,7 +216,9 @@ def test_sync_profile_and_scan_run_on_the_dataplane(
 
     not_null = _check(platform, datastore, "email", "not_null")
     between = _check(platform, datastore, "age", "between", min=18, max=99)
-    scan = _finished(_run(qualytics, "scan", "--datastore-id", str(datastore)), "Scan", datastore)
+    scan = _finished(
+        _run(qualytics, platform, "scan", "--datastore-id", str(datastore)), "Scan", datastore
+    )
     body = _operation(platform, scan)
     assert (body["type"], body["result"], body["message"]) == ("scan", "success", None)
     assert body["options"] == {"incremental": False}
@@ -277,17 +292,21 @@ def test_options_this_platform_does_not_apply_come_back_as_a_warning(
 def test_a_sync_prunes_only_when_asked(
     qualytics: Qualytics, platform: Platform, datastore: int, tmp_path: Path
 ) -> None:
-    _run(qualytics, "sync", "--datastore-id", str(datastore))
+    _run(qualytics, platform, "sync", "--datastore-id", str(datastore))
     (tmp_path / "files" / "orders.csv").unlink()
 
-    kept = _finished(_run(qualytics, "sync", "--datastore-id", str(datastore)), "Sync", datastore)
+    kept = _finished(
+        _run(qualytics, platform, "sync", "--datastore-id", str(datastore)), "Sync", datastore
+    )
     assert _operation(platform, kept)["status"]["total_containers"] == 1
     containers = _containers(platform, datastore)
     assert set(containers) == {"customers.csv", "orders.csv"}
     assert containers["orders.csv"]["last_operation_id"] != kept
 
     pruned = _finished(
-        _run(qualytics, "sync", "--datastore-id", str(datastore), "--prune"), "Sync", datastore
+        _run(qualytics, platform, "sync", "--datastore-id", str(datastore), "--prune"),
+        "Sync",
+        datastore,
     )
     assert _operation(platform, pruned)["options"] == {"prune": True, "recreate": False}
     assert set(_containers(platform, datastore)) == {"customers.csv"}
