@@ -44,7 +44,8 @@ def is_message_of(name: str, queue: str) -> bool:
 
 
 class AtomicChannel(filesystem.Channel):
-    def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:
+    # kombu's own base classes disagree on the name of the second parameter.
+    def _put(self, queue: Any, payload: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         final = os.path.join(self.data_folder_out, message_name(queue))
         partial = final + PARTIAL_SUFFIX
         try:
@@ -59,7 +60,7 @@ class AtomicChannel(filesystem.Channel):
                 f"cannot add a message to queue {queue!r}: {exc.strerror or exc}"
             ) from exc
 
-    def _get(self, queue: str) -> Any:
+    def _get(self, queue: Any, timeout: Any = None) -> Any:
         for name in sorted(os.listdir(self.data_folder_in)):
             if not is_message_of(name, queue):
                 continue

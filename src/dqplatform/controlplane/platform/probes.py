@@ -211,9 +211,9 @@ class CoalescedProbe:
             or inflight.done()
             or inflight.get_loop() is not asyncio.get_running_loop()
         ):
-            self._inflight = asyncio.create_task(self._run())
+            inflight = self._inflight = asyncio.create_task(self._run())
         # shield: a caller that gives up must not cancel the probe the others wait on.
-        return await asyncio.shield(self._inflight)
+        return await asyncio.shield(inflight)
 
     async def _run(self) -> ProbeResult:
         shared = self._shared
