@@ -187,7 +187,7 @@ def test_sync_profile_and_scan_run_on_the_dataplane(
 
     profile = _finished(
         _run(
-            qualytics, "profile", "--datastore-id", str(datastore),
+            qualytics, platform, "profile", "--datastore-id", str(datastore),
             "--container-names", "customers.csv",
         ),
         "Profile",
@@ -273,7 +273,7 @@ def test_options_this_platform_does_not_apply_come_back_as_a_warning(
 ) -> None:
     _check(platform, datastore, "email", "not_null")
     result = _run(
-        qualytics, "scan", "--datastore-id", str(datastore), "--incremental",
+        qualytics, platform, "scan", "--datastore-id", str(datastore), "--incremental",
         "--greater-than-time", "2024-01-01T00:00:00",
     )  # fmt: skip
     match = WARNED.search(result.stdout)
