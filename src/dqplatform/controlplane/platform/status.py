@@ -52,10 +52,8 @@ class StatusSnapshot:
 
 RouteLister = Callable[[], list[str]]
 
-# The share of the status deadline (DQP_PROBE_TIMEOUT_SECONDS) each check may take.
-CHECK_SHARE = 0.85
-# The dataplane gets this share of the checks' deadline for its TCP checks, so that its
-# answer still reaches the controlplane in time.
+# The dataplane gets this share of the deadline for its TCP checks, so that its answer still
+# reaches the controlplane in time.
 _ROUTE_CHECK_SHARE = 0.75
 
 
@@ -85,11 +83,7 @@ class StatusService:
         self._client = client
         self._route_lister = route_lister
         self._known_routes: list[str] | None = None
-        # The checks give up at this share of DQP_PROBE_TIMEOUT_SECONDS, not at all of it: the
-        # rest is for building and sending the answer on a busy machine, so that the answer,
-        # not only the check, is in time. Given the whole deadline, a soak at 100 req/s with
-        # a dataplane JVM starting on the same two cores saw an answer 245 ms late.
-        self.deadline = settings.probe_timeout_seconds * CHECK_SHARE
+        self.deadline = settings.probe_timeout_seconds
         max_age = settings.status_cache_seconds
         # Blocking checks get threads of their own: a hung database must not starve the
         # server's shared thread pool, and coalescing keeps at most one check in flight.
