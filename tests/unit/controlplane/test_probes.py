@@ -89,3 +89,38 @@ def test_a_probe_left_pending_by_a_closed_loop_does_not_break_the_next_loop() ->
     result = asyncio.run(probe.result())
     assert result.ok
     assert probe.runs == 2
+
+
+async def test_callers_do_not_wait_the_deadline_again_for_a_component_that_just_failed() -> None:
+    outcomes = iter(["fail", "slow-ok"])
+
+    async def check() -> str:
+        if next(outcomes) == "fail":
+            raise ConnectionRefusedError("connection refused")
+        await asyncio.sleep(0.5)
+        return "ok"
+
+    probe = CoalescedProbe(check, deadline=2, max_age=0)
+    failed = await probe.result()
+    assert not failed.ok
+
+    started = time.monotonic()
+    again = await probe.result()  # the re-check takes 0.5 s: the last failure is given
+    assert time.monotonic() - started < 0.4
+    assert again is failed
+
+    await asyncio.sleep(0.6)  # the re-check ended meanwhile and is the result from now on
+    assert probe.last is not None and probe.last.ok
+    assert probe.runs == 2
+
+
+async def test_callers_wait_for_a_check_that_was_ok_last_time() -> None:
+    async def slow_ok() -> str:
+        await asyncio.sleep(0.3)
+        return "ok"
+
+    probe = CoalescedProbe(slow_ok, deadline=2, max_age=0)
+    assert (await probe.result()).ok
+    started = time.monotonic()
+    assert (await probe.result()).ok
+    assert time.monotonic() - started >= 0.25

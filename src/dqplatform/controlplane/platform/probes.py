@@ -19,6 +19,10 @@ logger = logging.getLogger(__name__)
 
 # How often a process that waits for another one's probe looks for its result.
 SHARED_POLL_SECONDS = 0.01
+# How long callers wait for a re-check of a component that failed, before they are given
+# that failure again; and how recent the failure must be for that.
+RECHECK_WAIT_SECONDS = 0.1
+STALE_FAILURE_SECONDS = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +216,20 @@ class CoalescedProbe:
             or inflight.get_loop() is not asyncio.get_running_loop()
         ):
             inflight = self._inflight = asyncio.create_task(self._run())
+        previous = self.last
+        if (
+            previous is not None
+            and not previous.ok
+            and time.monotonic() - previous.monotonic < STALE_FAILURE_SECONDS
+        ):
+            # The check failed moments ago and is being tried again: callers do not all wait
+            # the deadline again for a component that is most likely still down (that wait,
+            # for every caller of every window, is what made answers late under load). They
+            # get the new result if it comes at once, else the last failure, with its time.
+            try:
+                return await asyncio.wait_for(asyncio.shield(inflight), RECHECK_WAIT_SECONDS)
+            except TimeoutError:
+                return previous
         # shield: a caller that gives up must not cancel the probe the others wait on.
         return await asyncio.shield(inflight)
 
