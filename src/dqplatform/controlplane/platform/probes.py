@@ -273,6 +273,14 @@ class CoalescedProbe:
     def _no_answer(self) -> str:
         return f"no answer within {self._deadline:g} s"
 
+    def cancel(self) -> None:
+        """Stop the check in flight, if any (at shutdown: no probe may outlive the server)."""
+        inflight = self._inflight
+        if inflight is not None and not inflight.done():
+            # A task of a loop that has closed cannot be cancelled (nor run again).
+            with contextlib.suppress(RuntimeError):
+                inflight.cancel()
+
     def forget(self) -> None:
         """Drop the cached result, so the next call probes afresh (in every sharing process)."""
         self.last = None

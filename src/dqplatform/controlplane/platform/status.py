@@ -190,4 +190,8 @@ class StatusService:
         return snapshot
 
     def close(self) -> None:
+        # A re-check of a failed component runs in the background with no caller waiting on
+        # it; cancel it so that shutdown does not wait for it.
+        for probe in (self.database, self.broker, self.dataplane, self.routes):
+            probe.cancel()
         self._executor.shutdown(wait=False, cancel_futures=True)
