@@ -181,8 +181,10 @@ def test_pool_shutdown_interrupts_a_running_spark_job(started: Started) -> None:
 def test_a_wedged_jvm_costs_the_deadline_and_recovers(started: Started) -> None:
     jvm_pid = started.sc._gateway.proc.pid
     assert Path(f"/proc/{jvm_pid}/comm").read_text().strip() == "java"
+    started.engine.readings(timeout=10)  # no reading left in flight from an earlier test
     os.kill(jvm_pid, signal.SIGSTOP)  # the driver JVM stops answering, as when wedged
     try:
+        _wait_until_every_thread_stopped(jvm_pid)
         for _ in range(3):
             began = time.monotonic()
             with pytest.raises(EngineUnresponsive, match="did not answer"):
@@ -194,6 +196,23 @@ def test_a_wedged_jvm_costs_the_deadline_and_recovers(started: Started) -> None:
     finally:
         os.kill(jvm_pid, signal.SIGCONT)
     assert started.engine.readings(timeout=10).spark_version == pyspark.__version__
+
+
+def _wait_until_every_thread_stopped(pid: int, timeout: float = 10) -> None:
+    """SIGSTOP takes effect as each thread next runs: on a busy machine, not at once."""
+    deadline = time.monotonic() + timeout
+    while True:
+        states = set()
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            try:
+                # The state follows the command name, which is in parentheses.
+                states.add((task / "stat").read_text().rsplit(")", 1)[1].split()[0])
+            except (FileNotFoundError, ProcessLookupError):
+                continue  # a thread that ended meanwhile
+        if states <= {"T", "t"}:
+            return
+        assert time.monotonic() < deadline, f"JVM threads still in states {states}"
+        time.sleep(0.01)
 
 
 def test_spark_files_stay_under_the_data_dir(started: Started) -> None:

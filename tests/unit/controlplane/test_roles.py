@@ -190,6 +190,19 @@ def test_every_endpoint_is_in_the_table(world: World) -> None:
     assert not missing, f"add these to ENDPOINTS with their minimum role: {sorted(missing)}"
 
 
+def test_the_openapi_document_marks_exactly_the_endpoints_that_need_a_token(world: World) -> None:
+    # GET /api and GET /api/status check the role in their body and declare it by hand.
+    spec = world.client.get("/api/openapi.json").json()
+    for endpoint in ENDPOINTS:
+        if (endpoint.method, endpoint.path) in UNDOCUMENTED:
+            continue
+        operation = spec["paths"][endpoint.path][endpoint.method.lower()]
+        declared = operation.get("security") == [{"HTTPBearer": []}]
+        assert declared == (endpoint.minimum is not None), (
+            f"{endpoint}: {operation.get('security')}"
+        )
+
+
 # ---- GET /api ----------------------------------------------------------------------------
 
 PLATFORM_INFO_TYPES: dict[str, type] = {

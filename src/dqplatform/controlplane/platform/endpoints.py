@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from dqplatform.controlplane.auth.dependencies import RequireMember
+from dqplatform.controlplane.auth.dependencies import BEARER_SECURITY, authorize
+from dqplatform.controlplane.auth.roles import Role
 from dqplatform.controlplane.platform.schemas import PlatformInfo
 
 router = APIRouter(tags=["platform"])
 
 
-@router.get("", response_model=PlatformInfo, summary="Get platform info")
-async def get_platform_info(request: Request, _: RequireMember) -> Response:
+@router.get(
+    "", response_model=PlatformInfo, summary="Get platform info", openapi_extra=BEARER_SECURITY
+)
+async def get_platform_info(request: Request) -> Response:
     """The platform version, cloud provider, engine type, deployment size and token lifetime."""
+    authorize(request, Role.MEMBER)  # called, not declared: see authorize()
     # Serialised once at start: the body never changes while the process runs.
     return Response(request.app.state.platform_info_json, media_type="application/json")
 

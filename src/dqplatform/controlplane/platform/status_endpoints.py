@@ -12,7 +12,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from dqplatform.controlplane.admin.models import RestartRequest
-from dqplatform.controlplane.auth.dependencies import RequireManager, RequireMember
+from dqplatform.controlplane.auth.dependencies import BEARER_SECURITY, RequireManager, authorize
+from dqplatform.controlplane.auth.roles import Role
 from dqplatform.controlplane.platform.probes import ProbeResult
 from dqplatform.controlplane.platform.status import StatusService, StatusSnapshot
 from dqplatform.controlplane.platform.status_schemas import (
@@ -50,9 +51,12 @@ def _encode(snapshot: StatusSnapshot) -> bytes:
     return bytes(JSONResponse(body).body)
 
 
-@router.get("", response_model=PlatformStatus, summary="Get platform status")
-async def get_status(request: Request, _: RequireMember) -> Response:
+@router.get(
+    "", response_model=PlatformStatus, summary="Get platform status", openapi_extra=BEARER_SECURITY
+)
+async def get_status(request: Request) -> Response:
     """Health of the database, the broker, the dataplane and the private routes."""
+    authorize(request, Role.MEMBER)  # called, not declared: see authorize()
     service: StatusService = request.app.state.status
     snapshot = await service.snapshot()
     return Response(_encode(snapshot), media_type="application/json")
