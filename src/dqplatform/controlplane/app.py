@@ -191,10 +191,10 @@ def create_app(settings: Settings | None = None, *, freeze_gc_after_start: bool 
 
 def _freeze_startup_objects() -> None:
     """Keep what start-up made (imported modules, the app, its routes and models: some
-    500,000 objects) out of every later garbage collection.
+    150,000 objects) out of every later garbage collection.
 
     Measured under load (docs/performance.md): a full collection walked all of them and
-    stopped the worker for 90-180 ms, every request in flight waiting behind it; that was the
+    stopped the worker for 88-112 ms, every request in flight waiting behind it; that was the
     p99. Those objects live as long as the process, so no collection could free them anyway.
     A reference cycle among them that became garbage later would stay (gc.freeze's trade-off),
     which is why only a server process that runs one app for its whole life asks for it.
