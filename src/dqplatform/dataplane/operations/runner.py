@@ -75,7 +75,9 @@ class OperationRunner:
         self._aborted: set[int] = set()
         self._lock = threading.Lock()
         self._connection: Any = None
+        # Operations waiting on the broker, as last read (thread_pool_state's queued count).
         self.backlog = 0
+        self._backlog_stale = False
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -137,7 +139,8 @@ class OperationRunner:
                     except TimeoutError:
                         connection.heartbeat_check()
                     self._apply_settlements()
-                    if time.monotonic() >= next_backlog:
+                    if self._backlog_stale or time.monotonic() >= next_backlog:
+                        self._backlog_stale = False
                         self.backlog = _queue_depth(channel, self._settings)
                         next_backlog = time.monotonic() + _BACKLOG_EVERY_SECONDS
             finally:
@@ -174,6 +177,11 @@ class OperationRunner:
                 logger.info("could not put an operation back: %s", type(exc).__name__)
 
     def _on_message(self, body: Any, message: Any) -> None:
+        # It has left the broker's queue, where the last reading counted it: a health reply
+        # in the meantime must not count it as queued and as running at once. The depth is
+        # read again as soon as this delivery has been handled.
+        self.backlog = max(0, self.backlog - 1)
+        self._backlog_stale = True
         try:
             request = RunOperation.model_validate(body)
         except ValidationError:
