@@ -26,6 +26,8 @@ from dqplatform.controlplane.errors import Forbidden, NotAuthenticated
 SESSION_COOKIE = "dqp_session"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# The bearer scheme's name in the OpenAPI document.
+BEARER_SCHEME = "HTTPBearer"
 
 
 class CsrfRejected(Forbidden):
@@ -103,7 +105,7 @@ class Authenticate(HTTPBearer):
 
     def __init__(self, required: Role | None = None):
         super().__init__(
-            scheme_name="HTTPBearer",
+            scheme_name=BEARER_SCHEME,
             auto_error=False,
             description="A session or personal token (JWT). The web pages send the session "
             f"token in the HttpOnly {SESSION_COOKIE} cookie instead; their requests other "
@@ -130,7 +132,7 @@ def authorize(request: Request, required: Role | None = None) -> Principal:
 
 
 # What a dependency on Authenticate adds to an operation in the OpenAPI document.
-BEARER_SECURITY: dict[str, Any] = {"security": [{"HTTPBearer": []}]}
+BEARER_SECURITY: dict[str, Any] = {"security": [{BEARER_SCHEME: []}]}
 
 
 def require_role(required: Role) -> Authenticate:

@@ -10,13 +10,9 @@ class Role(StrEnum):
     MANAGER = "manager"
     ADMIN = "admin"
 
-    @property
-    def level(self) -> int:
-        return _LEVELS[self]
-
     def allows(self, required: Role) -> bool:
         """A higher role may do everything a lower one may."""
-        return _LEVELS[self] >= _LEVELS[required]  # asked on every request: no property calls
+        return _LEVELS[self] >= _LEVELS[required]
 
 
 _LEVELS = {Role.MEMBER: 1, Role.MANAGER: 2, Role.ADMIN: 3}

@@ -75,9 +75,10 @@ class OperationRunner:
         self._aborted: set[int] = set()
         self._lock = threading.Lock()
         self._connection: Any = None
-        # Operations waiting on the broker, as last read (thread_pool_state's queued count).
+        # Operations waiting on the broker, as last read (thread_pool_state's queued count),
+        # and when to read it next (time.monotonic(); 0 reads it at the next turn).
         self.backlog = 0
-        self._backlog_stale = False
+        self._read_backlog_at = 0.0
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -131,7 +132,7 @@ class OperationRunner:
                 channel, queues=[operations_queue()], accept=["json"], callbacks=[self._on_message]
             )
             consumer.consume()
-            next_backlog = 0.0
+            self._read_backlog_at = 0.0
             try:
                 while not self._stop.is_set():
                     try:
@@ -139,10 +140,9 @@ class OperationRunner:
                     except TimeoutError:
                         connection.heartbeat_check()
                     self._apply_settlements()
-                    if self._backlog_stale or time.monotonic() >= next_backlog:
-                        self._backlog_stale = False
+                    if time.monotonic() >= self._read_backlog_at:
                         self.backlog = _queue_depth(channel, self._settings)
-                        next_backlog = time.monotonic() + _BACKLOG_EVERY_SECONDS
+                        self._read_backlog_at = time.monotonic() + _BACKLOG_EVERY_SECONDS
             finally:
                 consumer.cancel()
                 # Operations still running finish or are interrupted by the pool's shutdown;
@@ -181,7 +181,7 @@ class OperationRunner:
         # in the meantime must not count it as queued and as running at once. The depth is
         # read again as soon as this delivery has been handled.
         self.backlog = max(0, self.backlog - 1)
-        self._backlog_stale = True
+        self._read_backlog_at = 0.0
         try:
             request = RunOperation.model_validate(body)
         except ValidationError:
