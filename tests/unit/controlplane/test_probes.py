@@ -124,3 +124,31 @@ async def test_callers_wait_for_a_check_that_was_ok_last_time() -> None:
     started = time.monotonic()
     assert (await probe.result()).ok
     assert time.monotonic() - started >= 0.25
+
+
+async def test_a_caller_cancelled_as_the_recheck_ends_is_cancelled() -> None:
+    """CI hung 300 s at shutdown: the operations reconciler, cancelled in the instant its
+    re-check finished, went on. Python 3.11's wait_for then returns the result and drops the
+    cancellation (python/cpython#86296), so the lifespan waited for the task for ever."""
+    release = asyncio.Event()
+    outcomes = iter(["fail", "wait"])
+
+    async def check() -> str:
+        if next(outcomes) == "fail":
+            raise ConnectionRefusedError("connection refused")
+        await release.wait()
+        return "ok"
+
+    probe = CoalescedProbe(check, deadline=2, max_age=0)
+    assert not (await probe.result()).ok  # a recent failure: the next caller waits briefly
+    caller = asyncio.create_task(probe.result())
+    await asyncio.sleep(0.01)  # the caller waits on the re-check
+    inflight = probe._inflight
+    assert inflight is not None and not caller.done()
+    release.set()
+    # Awaiting the re-check resumes this test after the caller's own callbacks have been
+    # queued, but before the caller has run: the moment of the race, made certain.
+    await inflight
+    caller.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await caller

@@ -59,7 +59,9 @@ class UserDirectory:
         """Reload forever, every `refresh_seconds`; a failed reload is logged and retried."""
         while True:
             try:
-                await asyncio.wait_for(asyncio.to_thread(self.reload), self.refresh_seconds * 4)
+                # Not wait_for, which on Python 3.11 can drop the cancellation at shutdown.
+                async with asyncio.timeout(self.refresh_seconds * 4):
+                    await asyncio.to_thread(self.reload)
             except Exception as exc:
                 logger.warning(
                     "could not reload users, keeping the last snapshot: %s", type(exc).__name__

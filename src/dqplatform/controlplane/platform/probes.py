@@ -226,8 +226,12 @@ class CoalescedProbe:
             # the deadline again for a component that is most likely still down (that wait,
             # for every caller of every window, is what made answers late under load). They
             # get the new result if it comes at once, else the last failure, with its time.
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for drops a cancellation that
+            # arrives as the re-check ends (python/cpython#86296), and a task cancelled at
+            # shutdown then runs on for ever.
             try:
-                return await asyncio.wait_for(asyncio.shield(inflight), RECHECK_WAIT_SECONDS)
+                async with asyncio.timeout(RECHECK_WAIT_SECONDS):
+                    return await asyncio.shield(inflight)
             except TimeoutError:
                 return previous
         # shield: a caller that gives up must not cancel the probe the others wait on.

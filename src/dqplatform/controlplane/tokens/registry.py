@@ -107,7 +107,9 @@ class TokenRegistry:
         while True:
             await asyncio.sleep(self.refresh_seconds)
             try:
-                await asyncio.wait_for(asyncio.to_thread(self.reload), self.refresh_seconds * 4)
+                # Not wait_for, which on Python 3.11 can drop the cancellation at shutdown.
+                async with asyncio.timeout(self.refresh_seconds * 4):
+                    await asyncio.to_thread(self.reload)
             except Exception as exc:
                 logger.warning(
                     "could not reload personal tokens, keeping the last snapshot: %s",
