@@ -17,7 +17,7 @@ from dqplatform.controlplane.checks.service import checks_for
 from dqplatform.controlplane.datastores.models import Datastore
 from dqplatform.controlplane.datastores.service import datastore_spec
 from dqplatform.controlplane.errors import PlatformError
-from dqplatform.controlplane.operations import service
+from dqplatform.controlplane.operations import publication, service
 from dqplatform.controlplane.operations.models import Operation
 from dqplatform.controlplane.platform.dataplane_client import DataplaneClient
 from dqplatform.controlplane.results import store_output
@@ -71,8 +71,12 @@ class OperationDispatcher:
     def publish(self, operation_id: int) -> bool:
         """Publish the run request of `operation_id` (blocking); False if it must wait."""
         with self._sessions() as session, session.begin():
+            # First, so that no other process sends it too (and, on SQLite, so that this
+            # transaction starts as a write and waits its turn instead of failing).
+            if not publication.claim(session, operation_id):
+                return False
             operation = session.get(Operation, operation_id)
-            if operation is None or operation.end_time is not None:
+            if operation is None:
                 return False
             datastore = session.get(Datastore, operation.datastore_id)
             if datastore is None:
@@ -103,9 +107,14 @@ class OperationDispatcher:
             )
         except Exception as exc:
             logger.warning("op-%d not queued yet (%s); will retry", operation_id, exc)
+            try:
+                with self._sessions() as session, session.begin():
+                    publication.release(session, operation_id, attempt)
+            except Exception as db_exc:  # the claim then simply runs out
+                logger.warning("op-%d: claim not released: %s", operation_id, type(db_exc).__name__)
             return False
         with self._sessions() as session, session.begin():
-            service.mark_published(session, operation_id, attempt)
+            publication.mark_sent(session, operation_id, attempt)
         return True
 
     def send_abort(self, operation_id: int) -> None:
@@ -158,7 +167,7 @@ class OperationDispatcher:
                             lost_attempt + 1,
                         )
         with self._sessions() as session:
-            pending = [operation.id for operation in service.unpublished(session)]
+            pending = publication.unpublished(session)
         for operation_id in pending:
             self.publish(operation_id)
 

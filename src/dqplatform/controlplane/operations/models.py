@@ -32,6 +32,8 @@ class Operation(Base):
     attempt: Mapped[int] = mapped_column(Integer, default=1)
     boot_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Set while one controlplane process sends the run request (publication.py).
+    publish_lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     abort_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     start_time: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     end_time: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

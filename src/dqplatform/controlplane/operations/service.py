@@ -208,29 +208,6 @@ def apply_event(session: Session, event: OperationEvent) -> Operation | None:
     return operation
 
 
-def mark_published(session: Session, operation_id: int, attempt: int) -> None:
-    session.execute(
-        update(Operation)
-        .where(Operation.id == operation_id, Operation.attempt == attempt)
-        .values(published_at=_now())
-    )
-
-
-def unpublished(session: Session, limit: int = 100) -> list[Operation]:
-    return list(
-        session.scalars(
-            select(Operation)
-            .where(
-                Operation.result == QUEUED,
-                Operation.published_at.is_(None),
-                Operation.end_time.is_(None),
-            )
-            .order_by(Operation.id)
-            .limit(limit)
-        )
-    )
-
-
 def orphaned(session: Session, live_boot_id: str) -> list[Operation]:
     """Operations a dataplane other than the live one took and never finished."""
     return list(
@@ -258,6 +235,7 @@ def start_new_attempt(session: Session, operation: Operation) -> bool:
             boot_id=None,
             result=QUEUED,
             published_at=None,
+            publish_lease_until=None,
             message=WAITING_MESSAGE,
         )
     )
