@@ -105,7 +105,9 @@ def test_the_list_takes_days_and_naive_times(api: Api) -> None:
 
 
 @pytest.mark.parametrize(
-    "value", ["2024-02-30", "31/05/2024", "9999-12-31T23:59:59-01:00", "tomorrow"]
+    "value",
+    # "3263": pydantic would read a number as a Unix time (schemathesis found it).
+    ["2024-02-30", "31/05/2024", "9999-12-31T23:59:59-01:00", "tomorrow", "3263", "1.5e9"],
 )
 def test_bad_list_dates_are_a_422(api: Api, value: str) -> None:
     response = api.get("/api/operations", params={"start_date": value})

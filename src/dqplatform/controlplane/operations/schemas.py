@@ -6,7 +6,7 @@ import re
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator
 
 from dqplatform.controlplane.operations.options import ClientOptions
 
@@ -31,7 +31,6 @@ class OperationRun(ClientOptions):
 
 
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_DATETIME: TypeAdapter[datetime] = TypeAdapter(datetime)
 
 
 def _date_or_datetime(value: object) -> date | datetime:
@@ -44,8 +43,12 @@ def _date_or_datetime(value: object) -> date | datetime:
             return date.fromisoformat(value)
         except ValueError:
             raise ValueError("must be a valid date (YYYY-MM-DD)") from None
+    if not isinstance(value, str):
+        raise ValueError("must be a date (YYYY-MM-DD) or an ISO 8601 date and time")
     try:
-        moment = _DATETIME.validate_python(value)
+        # fromisoformat, not pydantic's lax parsing, which reads "3263" as a Unix time: the
+        # documented formats are ISO 8601 only (schemathesis sent end_date=3263 and got a 200).
+        moment = datetime.fromisoformat(value)
         # In UTC here, so that an offset at the end of the calendar is a 422, not a 500.
         return moment.astimezone(UTC) if moment.tzinfo else moment
     except (ValueError, OverflowError):
