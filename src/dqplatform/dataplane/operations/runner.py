@@ -190,12 +190,21 @@ class OperationRunner:
             return
         key = operation_key(request.operation_id)
         with self._lock:
-            if key in self._inflight:
+            previous = self._inflight.get(key)
+            if previous is None:
+                self._inflight[key] = message
+            elif previous.channel is not message.channel:
                 # Delivered again after a lost connection while it still runs here: the new
                 # delivery is the one to settle when it ends (the old channel is gone).
                 self._inflight[key] = message
                 return
-            self._inflight[key] = message
+        if previous is not None:
+            # A second copy of a run request while the first runs here, on the same channel:
+            # the first is settled when it ends. Kept unsettled, this one would hold a
+            # prefetch slot and come back, to run again, whenever the channel closed.
+            logger.info("dropped a second copy of %s, which runs here", key)
+            message.ack()
+            return
         try:
             self._pool.submit(key, lambda cancel: self._execute(request, cancel))
         except Exception as exc:  # the pool is closing: leave it for the next dataplane
