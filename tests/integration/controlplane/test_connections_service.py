@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,31 +13,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from dqplatform.controlplane.connections import service
 from dqplatform.controlplane.connections.models import Connection
 from dqplatform.controlplane.connections.schemas import ConnectionCreate, ConnectionUpdate
-from dqplatform.controlplane.db.engine import create_db_engine
-from dqplatform.controlplane.db.migrate import upgrade_database
 from dqplatform.controlplane.db.models import Base
 from dqplatform.controlplane.errors import Conflict, NotFound, PlatformError
 from dqplatform.controlplane.secrets_box import SecretsBox
-from dqplatform.settings import Settings
-from tests.conftest import SettingsFactory
 
 pytestmark = pytest.mark.integration
 
 NEW_KEY = "n" * 40
 OLD_KEY = "o" * 40
-
-
-@pytest.fixture
-def settings(make_settings: SettingsFactory, database_url: str) -> Settings:
-    return make_settings(database_url=database_url)
-
-
-@pytest.fixture
-def engine(settings: Settings) -> Iterator[Engine]:
-    engine = create_db_engine(settings)
-    upgrade_database(engine)
-    yield engine
-    engine.dispose()
 
 
 def data(**overrides: Any) -> ConnectionCreate:

@@ -43,11 +43,6 @@ JWT_PATTERN = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
 
 
 @pytest.fixture
-def settings(make_settings: SettingsFactory, database_url: str) -> Settings:
-    return make_settings(database_url=database_url)
-
-
-@pytest.fixture
 def engine(settings: Settings) -> Iterator[Engine]:
     engine = create_db_engine(settings)
     yield engine

@@ -4,7 +4,6 @@ PostgreSQL: a claim in the database, a lease that runs out, a release when sendi
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,32 +13,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dqplatform.controlplane.datastores import service as datastores
 from dqplatform.controlplane.datastores.schemas import DatastoreCreate
-from dqplatform.controlplane.db.engine import create_db_engine
-from dqplatform.controlplane.db.migrate import upgrade_database
 from dqplatform.controlplane.operations import publication, service
 from dqplatform.controlplane.operations.dispatcher import OperationDispatcher
 from dqplatform.controlplane.operations.schemas import OperationRun
 from dqplatform.controlplane.secrets_box import SecretsBox
 from dqplatform.messaging.operations import OperationEvent, RunOperation
 from dqplatform.settings import Settings
-from tests.conftest import SettingsFactory
 
 pytestmark = pytest.mark.integration
 
 LEASE = timedelta(seconds=publication.PUBLISH_LEASE_SECONDS)
-
-
-@pytest.fixture
-def settings(database_url: str, make_settings: SettingsFactory) -> Settings:
-    return make_settings(database_url=database_url)
-
-
-@pytest.fixture
-def engine(settings: Settings) -> Iterator[Engine]:
-    engine = create_db_engine(settings)
-    upgrade_database(engine)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ exactly-once results, orphans of a lost dataplane, abort."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
@@ -12,22 +11,11 @@ from sqlalchemy.orm import Session
 
 from dqplatform.controlplane.datastores import service as datastores
 from dqplatform.controlplane.datastores.schemas import DatastoreCreate
-from dqplatform.controlplane.db.engine import create_db_engine
-from dqplatform.controlplane.db.migrate import upgrade_database
 from dqplatform.controlplane.operations import service
 from dqplatform.controlplane.operations.schemas import OperationRun
 from dqplatform.messaging.operations import CatalogResult, OperationEvent, Progress
-from tests.conftest import SettingsFactory
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def engine(database_url: str, make_settings: SettingsFactory) -> Iterator[Engine]:
-    engine = create_db_engine(make_settings(database_url=database_url))
-    upgrade_database(engine)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

@@ -10,21 +10,18 @@ claimant died before sending is published by another process once the lease ends
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
 
+from dqplatform.controlplane.db.base import utcnow
 from dqplatform.controlplane.operations.models import QUEUED, Operation
 
 # How long a claim keeps other processes from publishing the same attempt. Sending is bounded
 # by the broker's timeouts (a few seconds), far inside this; a claimant that died is
 # replaced after at most this long.
 PUBLISH_LEASE_SECONDS = 60.0
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _free(now: datetime) -> ColumnElement[bool]:
@@ -39,7 +36,7 @@ def _free(now: datetime) -> ColumnElement[bool]:
 
 def unpublished(session: Session, limit: int = 100, now: datetime | None = None) -> list[int]:
     """Ids of operations waiting to be sent that no process is sending now, oldest first."""
-    moment = now or _now()
+    moment = now or utcnow()
     return list(
         session.scalars(
             select(Operation.id).where(_free(moment)).order_by(Operation.id).limit(limit)
@@ -51,7 +48,7 @@ def claim(session: Session, operation_id: int, now: datetime | None = None) -> b
     """Take the right to send `operation_id` for PUBLISH_LEASE_SECONDS; False if it is sent,
     ended, or another process holds the right. Commit before sending: the claim is what
     the other processes see."""
-    moment = now or _now()
+    moment = now or utcnow()
     changed = session.execute(
         update(Operation)
         .where(Operation.id == operation_id, _free(moment))
@@ -65,7 +62,7 @@ def mark_sent(session: Session, operation_id: int, attempt: int) -> None:
     session.execute(
         update(Operation)
         .where(Operation.id == operation_id, Operation.attempt == attempt)
-        .values(published_at=_now(), publish_lease_until=None)
+        .values(published_at=utcnow(), publish_lease_until=None)
     )
 
 
