@@ -52,6 +52,12 @@ class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         return redact(super().format(record))
 
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        # Before any traceback, which format() appends after this line.
+        line = super().formatMessage(record)
+        request_id = getattr(record, "request_id", None)
+        return line if request_id is None else f"{line} [request {request_id}]"
+
 
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, pid, then any extras."""
@@ -92,10 +98,12 @@ def logging_config(level: str = "INFO", log_format: LogFormat = "text") -> dict[
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"dqp": {"()": f"{formatter.__module__}.{formatter.__qualname__}"}},
+        "filters": {"request_id": {"()": "dqplatform.request_ids.RequestIdFilter"}},
         "handlers": {
             "stderr": {
                 "class": "logging.StreamHandler",
                 "formatter": "dqp",
+                "filters": ["request_id"],
                 "stream": "ext://sys.stderr",
             }
         },

@@ -8,10 +8,10 @@ import re
 import secrets
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 Platform = Literal["aws", "gcp", "azure", "local"]
 Engine = Literal["kubernetes", "databricks", "local"]
@@ -145,6 +145,14 @@ class Settings(BaseSettings):
         description="Log lines of both planes: text for people, json for log collectors "
         "(one JSON object per line).",
     )
+    files_roots: Annotated[tuple[Path, ...], NoDecode] = Field(
+        default=(),
+        description="The folders file datastores must be inside, comma-separated absolute "
+        "paths. A datastore's path is judged after '..' and symbolic links are resolved: by "
+        "the controlplane when the datastore is saved (422 otherwise) and by the dataplane "
+        "before it reads, file by file. Default: <data dir>/files, created when the "
+        "dataplane starts. Give both planes the same value.",
+    )
     metrics_public: bool = Field(
         default=True,
         description="Whether GET /api/metrics answers without a token (Prometheus scrapers "
@@ -156,6 +164,22 @@ class Settings(BaseSettings):
     def _not_blank(cls, value: str | None) -> str | None:
         if value is not None and not value.strip():
             return None
+        return value
+
+    @field_validator("files_roots", mode="before")
+    @classmethod
+    def _split_roots(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("files_roots")
+    @classmethod
+    def _absolute_roots(cls, value: tuple[Path, ...]) -> tuple[Path, ...]:
+        relative = [str(root) for root in value if not root.is_absolute()]
+        if relative:
+            # A relative root would mean another folder in each process's working directory.
+            raise ValueError(f"must be absolute paths, not {', '.join(relative)}")
         return value
 
     @field_validator("spark_conf")
@@ -198,6 +222,16 @@ class Settings(BaseSettings):
     def broker_folder(self) -> Path:
         """Where the embedded filesystem broker keeps its messages."""
         return (self.data_dir / "broker").resolve()
+
+    @cached_property
+    def resolved_files_roots(self) -> tuple[Path, ...]:
+        """The folders file datastores must be inside, links resolved, without repeats."""
+        roots = self.files_roots or (self.default_files_root,)
+        return tuple(dict.fromkeys(root.resolve() for root in roots))
+
+    @property
+    def default_files_root(self) -> Path:
+        return self.data_dir / "files"
 
     @cached_property
     def spark_conf_pairs(self) -> dict[str, str]:

@@ -15,6 +15,7 @@ from dqplatform.controlplane.auth.throttle import LoginThrottle
 from dqplatform.controlplane.users import service
 from dqplatform.settings import Settings
 from tests.browser.helpers import FAST_HASHER, Site
+from tests.helpers import fresh_login_throttle
 
 CHROMIUM = Path("/usr/bin/chromium")
 # No sandbox: CI runs as root, where Chromium's sandbox refuses to start. The rest keeps a
@@ -43,10 +44,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 @pytest.fixture
 def throttle(site: Site) -> LoginThrottle:
-    """A fresh sign-in throttle for each test (the limits are per process)."""
-    fresh = LoginThrottle()
-    site.state.login_throttle = fresh
-    return fresh
+    """A fresh sign-in throttle for each test (the counts are kept in the site's database)."""
+    return fresh_login_throttle(site.state)
 
 
 # Package scope, not session: Playwright's sync API keeps an asyncio loop marked running on

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from dqplatform.controlplane.auth.roles import Role
 from dqplatform.controlplane.auth.tokens import issue_session_token
+from dqplatform.controlplane.state import AppState, app_state
 from dqplatform.controlplane.users import service
 from dqplatform.settings import Settings
 from tests.helpers import PASSWORD
@@ -29,8 +30,8 @@ class Site:
     settings: Settings
 
     @property
-    def state(self):  # type: ignore[no-untyped-def]
-        return self.app_client.app.state  # type: ignore[attr-defined]
+    def state(self) -> AppState:
+        return app_state(self.app_client.app)  # type: ignore[arg-type]
 
     def user(self, role: Role) -> str:
         """A new user with PASSWORD; its name."""

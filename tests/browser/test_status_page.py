@@ -18,9 +18,9 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 
 from dqplatform.controlplane.auth.dependencies import SESSION_COOKIE
-from tests.conftest import RABBITMQ_URL
 from tests.e2e.harness import Platform
 from tests.e2e.tcp_proxy import TcpProxy
+from tests.services import RABBITMQ_URL
 
 pytestmark = pytest.mark.e2e
 

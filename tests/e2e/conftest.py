@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import RABBITMQ_URL
 from tests.e2e.harness import Platform
+from tests.services import RABBITMQ_URL
 
 pytestmark = pytest.mark.e2e
 

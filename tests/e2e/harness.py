@@ -8,8 +8,9 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,8 @@ class Platform:
                 "DQP_SHUTDOWN_GRACE_SECONDS": "20",
                 "DQP_STATUS_CACHE_SECONDS": "0.2",
                 "DQP_AUTH_CACHE_SECONDS": "1",
+                # File datastores in the suites are in temporary folders (tmp_path, /tmp/...).
+                "DQP_FILES_ROOTS": tempfile.gettempdir(),
             }
         )
         if self.broker_url:
@@ -183,3 +186,22 @@ class Platform:
         for name in list(self.processes):
             with contextlib.suppress(AssertionError):
                 self.stop(name)
+
+
+@contextlib.contextmanager
+def running_up(data_dir: Path, parallelism: int = 1) -> Iterator[Platform]:
+    """`dqp up` on the embedded broker (a controlplane and its supervised dataplane), with an
+    admin token, once the dataplane answers healthy; stopped afterwards."""
+    instance = Platform(
+        data_dir=data_dir,
+        broker_url=None,
+        extra_env={"DQP_THREAD_POOL_PARALLELISM": str(parallelism)},
+    )
+    try:
+        instance.start("up", "up")
+        instance.wait_api()
+        instance.token = instance.issue_token("admin")
+        instance.wait_dataplane_healthy()
+        yield instance
+    finally:
+        instance.stop_all()

@@ -14,8 +14,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import RABBITMQ_URL
 from tests.e2e.harness import Platform, wait_until
+from tests.services import RABBITMQ_URL
 
 pytestmark = pytest.mark.e2e
 

@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import RABBITMQ_URL
 from tests.e2e.harness import Platform, wait_until
+from tests.services import RABBITMQ_URL
 
 pytestmark = pytest.mark.e2e
 

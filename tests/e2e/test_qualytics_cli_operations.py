@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.harness import Platform, wait_until
+from tests.e2e.harness import Platform, running_up, wait_until
 from tests.e2e.test_qualytics_cli import Qualytics, qualytics_venv  # noqa: F401 - a fixture
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
@@ -51,20 +51,8 @@ def _write_files(folder: Path) -> None:
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     """`dqp up`: a controlplane and a dataplane on the embedded broker."""
-    root = tmp_path_factory.mktemp("qualytics-ops")
-    instance = Platform(
-        data_dir=root / "data",
-        broker_url=None,
-        extra_env={"DQP_THREAD_POOL_PARALLELISM": "1"},
-    )
-    try:
-        instance.start("up", "up")
-        instance.wait_api()
-        instance.token = instance.issue_token("admin")
-        instance.wait_dataplane_healthy()
+    with running_up(tmp_path_factory.mktemp("qualytics-ops") / "data") as instance:
         yield instance
-    finally:
-        instance.stop_all()
 
 
 @pytest.fixture(scope="module")
@@ -151,14 +139,12 @@ def _containers(platform: Platform, datastore: int) -> dict[str, dict[str, Any]]
     return {item["name"]: item for item in response.json()["items"]}
 
 
-def _check(platform: Platform, datastore: int, field: str, rule: str, **params: Any) -> int:
-    body = {
-        "datastore_id": datastore,
-        "container": "customers.csv",
-        "field": field,
-        "rule": rule,
-        "params": params,
-    }
+def _check(platform: Platform, datastore: int, field: str, rule: str, **properties: Any) -> int:
+    """A check on customers.csv, which a catalog must have found first."""
+    listing = platform.get(f"/api/containers/listing?datastore={datastore}")
+    assert listing.status_code == 200, listing.text
+    [container] = [c["id"] for c in listing.json() if c["name"] == "customers.csv"]
+    body = {"container_id": container, "fields": [field], "rule": rule, "properties": properties}
     response = platform.request("POST", "/api/quality-checks", json=body)
     assert response.status_code == 201, response.text
     return int(response.json()["id"])
@@ -230,7 +216,10 @@ def test_sync_profile_and_scan_run_on_the_dataplane(
     }
     response = platform.get(f"/api/anomalies?operation={scan}&size=100")
     assert response.status_code == 200, response.text
-    found = {a["check_id"]: a["failed_records"] for a in response.json()["items"]}
+    found = {
+        a["failed_checks"][0]["quality_check"]["id"]: a["anomalous_records_count"]
+        for a in response.json()["items"]
+    }
     assert found == {not_null: len(NO_EMAIL), between: len(OUT_OF_RANGE_AGES)}
 
 
@@ -271,6 +260,7 @@ def test_get_list_and_abort_read_what_ran(
 def test_options_this_platform_does_not_apply_come_back_as_a_warning(
     qualytics: Qualytics, platform: Platform, datastore: int
 ) -> None:
+    _run(qualytics, platform, "sync", "--datastore-id", str(datastore))  # checks need fields
     _check(platform, datastore, "email", "not_null")
     result = _run(
         qualytics, platform, "scan", "--datastore-id", str(datastore), "--incremental",

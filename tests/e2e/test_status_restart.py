@@ -12,9 +12,9 @@ import httpx
 import pyspark
 import pytest
 
-from tests.conftest import RABBITMQ_URL
 from tests.e2e.harness import Platform, wait_until
 from tests.e2e.tcp_proxy import TcpProxy
+from tests.services import RABBITMQ_URL
 
 pytestmark = pytest.mark.e2e
 

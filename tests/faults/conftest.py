@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from tests.conftest import _OWN_VHOST, POSTGRES_ADMIN_URL, RABBITMQ_URL
 from tests.faults.ledger import SecretLedger
 from tests.faults.live import LivePlatform, secret_env, secret_value
+from tests.services import OWN_VHOST, POSTGRES_ADMIN_URL, RABBITMQ_URL, rabbitmqctl
 
 HERE = Path(__file__).resolve().parent
 FIGURES = pytest.StashKey[list[tuple[str, str, str]]]()
@@ -65,28 +65,24 @@ def ledger(pytestconfig: pytest.Config) -> SecretLedger:
     return pytestconfig.stash[LEDGER]
 
 
-def _rabbitmqctl(*args: str) -> None:
-    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
-
-
 @pytest.fixture(scope="session")
 def rabbitmq_credentials(ledger: SecretLedger) -> Iterator[tuple[str, str]]:
     """A RabbitMQ user of our own with a long random password, allowed on the session vhost,
     so that the sweep can look for a broker password nobody would write by chance."""
     upstream = httpx.URL(RABBITMQ_URL.replace("amqp://", "http://"))
-    if not _OWN_VHOST:
+    if not OWN_VHOST:
         yield upstream.username, upstream.password  # a broker given as is: its own account
         return
     username = f"dqp-faults-{uuid.uuid4().hex[:8]}"
     password = secret_value(ledger, "RabbitMQ password")
     vhost = upstream.path.lstrip("/")
-    _rabbitmqctl("add_user", username, password)
+    rabbitmqctl("add_user", username, password)
     try:
-        _rabbitmqctl("set_permissions", "-p", vhost, username, ".*", ".*", ".*")
+        rabbitmqctl("set_permissions", "-p", vhost, username, ".*", ".*", ".*")
         yield username, password
     finally:
         with contextlib.suppress(subprocess.SubprocessError):
-            _rabbitmqctl("delete_user", username)
+            rabbitmqctl("delete_user", username)
 
 
 def rabbitmq_url(credentials: tuple[str, str], port: int | None = None) -> str:

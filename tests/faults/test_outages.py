@@ -13,7 +13,6 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.conftest import POSTGRES_ADMIN_URL, RABBITMQ_URL
 from tests.e2e.harness import wait_until
 from tests.e2e.tcp_proxy import TcpProxy
 from tests.faults.conftest import Figures as FigureSink
@@ -30,6 +29,7 @@ from tests.faults.verdict import (
     watch_healthy,
 )
 from tests.faults.watch import OK, StatusWatcher, always, every_answer_is_a_200, within
+from tests.services import POSTGRES_ADMIN_URL, RABBITMQ_URL
 
 BROKER_OUTAGE_SECONDS = 30.0
 DATABASE_OUTAGE_SECONDS = 20.0

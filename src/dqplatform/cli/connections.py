@@ -17,6 +17,7 @@ from dqplatform.controlplane.connections.schemas import (
     ConnectionRead,
     ConnectionType,
 )
+from dqplatform.controlplane.datastores.service import datastores_on_connection
 from dqplatform.controlplane.errors import PlatformError
 from dqplatform.controlplane.secrets_box import SecretsBox, SecretsKeyError, SecretUnreadable
 from dqplatform.settings import SettingsError
@@ -142,7 +143,8 @@ def remove(name: str) -> None:
     settings = settings_or_exit()
     try:
         with database_session(settings) as session:
-            service.delete_connection(session, service.require_by_name(session, name))
+            row = service.require_by_name(session, name)
+            service.delete_connection(session, row, datastores_on_connection(session, row.id))
     except PlatformError as exc:
         raise fail(exc.message) from None
     console.print(f"removed connection {name}")

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import inspect
 import logging
 from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from dqplatform.controlplane.admin.endpoints import router as admin_router
 from dqplatform.controlplane.anomalies.endpoints import router as anomalies_router
@@ -18,7 +19,9 @@ from dqplatform.controlplane.auth.authenticator import Authenticator
 from dqplatform.controlplane.auth.cli_authorize import router as cli_authorize_router
 from dqplatform.controlplane.auth.directory import UserDirectory
 from dqplatform.controlplane.auth.login import router as login_router
+from dqplatform.controlplane.auth.throttle import LoginThrottle
 from dqplatform.controlplane.checks.endpoints import router as quality_checks_router
+from dqplatform.controlplane.checks.endpoints import templates_router as check_templates_router
 from dqplatform.controlplane.connections.endpoints import router as connections_router
 from dqplatform.controlplane.connections.service import private_routes_lister
 from dqplatform.controlplane.connections.testing import router as connection_test_router
@@ -28,15 +31,19 @@ from dqplatform.controlplane.db.engine import create_db_engine
 from dqplatform.controlplane.db.migrate import upgrade_database
 from dqplatform.controlplane.errors import install_error_handlers
 from dqplatform.controlplane.limits import install_body_limit
+from dqplatform.controlplane.operations import service as operations_service
 from dqplatform.controlplane.operations.dispatcher import OperationDispatcher, live_boot_reader
 from dqplatform.controlplane.operations.endpoints import router as operations_router
 from dqplatform.controlplane.platform.dataplane_client import DataplaneClient
 from dqplatform.controlplane.platform.endpoints import router as platform_router
 from dqplatform.controlplane.platform.info import platform_info
+from dqplatform.controlplane.platform.metrics import OperationCounter, observe_probe
 from dqplatform.controlplane.platform.metrics_endpoints import router as metrics_router
 from dqplatform.controlplane.platform.status import StatusService
 from dqplatform.controlplane.platform.status_endpoints import router as status_router
+from dqplatform.controlplane.request_ids import RequestIdMiddleware
 from dqplatform.controlplane.secrets_box import SecretsBox
+from dqplatform.controlplane.state import AppState
 from dqplatform.controlplane.tokens.endpoints import router as user_tokens_router
 from dqplatform.controlplane.tokens.registry import TokenRegistry
 from dqplatform.controlplane.ui.mount import mount_ui
@@ -66,12 +73,24 @@ def _include_routers(app: FastAPI) -> None:
         datastores_router,
         containers_router,
         quality_checks_router,
+        check_templates_router,
         anomalies_router,
         operations_router,
     ]
     for router in routers:
         _add_api_routes(app, router)
     mount_ui(app)  # the web pages, outside /api
+
+
+# The settings add_api_route takes, each kept by the route under the same name: read from
+# the installed FastAPI rather than copied by hand, so a setting a new release adds is carried
+# over (or, if a route stores it differently, start-up fails on the getattr below instead of
+# silently dropping it). tests/unit/controlplane/test_api_routes.py holds it to APIRoute.
+ROUTE_SETTINGS: tuple[str, ...] = tuple(
+    name
+    for name in inspect.signature(APIRouter.add_api_route).parameters
+    if name not in {"self", "path", "endpoint", "route_class_override"}
+)
 
 
 def _add_api_routes(app: FastAPI, router: APIRouter) -> None:
@@ -88,35 +107,29 @@ def _add_api_routes(app: FastAPI, router: APIRouter) -> None:
     for route in router.routes:
         if not isinstance(route, APIRoute):
             raise TypeError(f"{route!r}: only API routes can be added under {API_PREFIX}")
+        settings = {name: getattr(route, name) for name in ROUTE_SETTINGS}
         app.router.add_api_route(
-            API_PREFIX + route.path,
-            route.endpoint,
-            response_model=route.response_model,
-            status_code=route.status_code,
-            tags=route.tags,
-            dependencies=route.dependencies,
-            summary=route.summary,
-            description=route.description,
-            response_description=route.response_description,
-            responses=route.responses,
-            deprecated=route.deprecated,
-            methods=route.methods,
-            operation_id=route.operation_id,
-            response_model_include=route.response_model_include,
-            response_model_exclude=route.response_model_exclude,
-            response_model_by_alias=route.response_model_by_alias,
-            response_model_exclude_unset=route.response_model_exclude_unset,
-            response_model_exclude_defaults=route.response_model_exclude_defaults,
-            response_model_exclude_none=route.response_model_exclude_none,
-            include_in_schema=route.include_in_schema,
-            response_class=route.response_class,
-            name=route.name,
-            callbacks=route.callbacks,
-            openapi_extra=route.openapi_extra,
-            generate_unique_id_function=route.generate_unique_id_function,
-            strict_content_type=route.strict_content_type,
-            route_class_override=type(route),
+            API_PREFIX + route.path, route.endpoint, route_class_override=type(route), **settings
         )
+
+
+def _publish_untyped_names(app: FastAPI, state: AppState) -> None:
+    """The few `app.state` attributes still read by name, until their readers use AppState.
+
+    Readers outside the typed state (to move onto `controlplane/state.py`): db/session.py
+    (session_factory), connections/testing.py (dataplane), platform/metrics.py (status,
+    operation_counter), and tests that reload the user directory (users).
+    """
+    app.state.session_factory = state.session_factory
+    app.state.dataplane = state.dataplane
+    app.state.status = state.status
+    app.state.operation_counter = state.operation_counter
+    app.state.users = state.users
+
+
+def _count_operations(session_factory: sessionmaker[Session]) -> dict[tuple[str, str], int]:
+    with session_factory() as session:
+        return operations_service.count_operations(session)
 
 
 def create_app(settings: Settings | None = None, *, freeze_gc_after_start: bool = False) -> FastAPI:
@@ -131,24 +144,21 @@ def create_app(settings: Settings | None = None, *, freeze_gc_after_start: bool 
         session_factory = sessionmaker(engine, expire_on_commit=False)
         directory = UserDirectory(session_factory, settings.auth_cache_seconds)
         await asyncio.to_thread(directory.reload)
-        app.state.settings = settings
-        app.state.engine = engine
-        app.state.session_factory = session_factory
-        app.state.users = directory
-        app.state.authenticator = Authenticator(settings.signing_secret, directory)
-        app.state.platform_info_json = platform_info(settings).model_dump_json().encode()
         refresher = asyncio.create_task(directory.keep_fresh(), name="user-directory")
         # Personal tokens: a snapshot like the user directory's, consulted on every request.
         tokens = TokenRegistry(session_factory, settings.auth_cache_seconds)
         await asyncio.to_thread(tokens.reload)
-        app.state.tokens = tokens
-        app.state.authenticator.add_check(tokens.check)
+        authenticator = Authenticator(settings.signing_secret, directory)
+        authenticator.add_check(tokens.check)
         tokens_refresher = asyncio.create_task(tokens.keep_fresh(), name="token-registry")
         dataplane = DataplaneClient(settings)
         dataplane.start()
-        app.state.dataplane = dataplane
-        app.state.status = StatusService(
-            settings, engine, dataplane, route_lister=private_routes_lister(session_factory)
+        status = StatusService(
+            settings,
+            engine,
+            dataplane,
+            route_lister=private_routes_lister(session_factory),
+            on_probe=observe_probe,
         )
         # Give the reply queue a moment so the first status call can reach the dataplane;
         # a broker that is down must not hold the API back.
@@ -157,9 +167,26 @@ def create_app(settings: Settings | None = None, *, freeze_gc_after_start: bool 
             settings, session_factory, dataplane, lambda: SecretsBox.from_settings(settings)
         )
         operations.events.start()
-        app.state.operations = operations
+        state = AppState(
+            settings=settings,
+            engine=engine,
+            session_factory=session_factory,
+            users=directory,
+            tokens=tokens,
+            authenticator=authenticator,
+            login_throttle=LoginThrottle(engine),
+            dataplane=dataplane,
+            status=status,
+            operations=operations,
+            operation_counter=OperationCounter(
+                lambda: _count_operations(session_factory), settings.probe_timeout_seconds
+            ),
+            platform_info_json=platform_info(settings).model_dump_json().encode(),
+        )
+        app.state.platform = state
+        _publish_untyped_names(app, state)
         reconciler = asyncio.create_task(
-            operations.keep_reconciling(live_boot_reader(app.state.status)), name="operations"
+            operations.keep_reconciling(live_boot_reader(status)), name="operations"
         )
         if freeze_gc_after_start:
             _freeze_startup_objects()
@@ -168,7 +195,7 @@ def create_app(settings: Settings | None = None, *, freeze_gc_after_start: bool 
         finally:
             await stop_background_task(reconciler)
             await asyncio.to_thread(operations.events.stop)
-            app.state.status.close()
+            status.close()
             await asyncio.to_thread(dataplane.stop)
             await stop_background_task(refresher)
             await stop_background_task(tokens_refresher)
@@ -185,6 +212,7 @@ def create_app(settings: Settings | None = None, *, freeze_gc_after_start: bool 
     )
     install_error_handlers(app)
     install_body_limit(app, settings.max_body_bytes)
+    app.add_middleware(RequestIdMiddleware)  # outside the body limit: a 413 carries it too
     _include_routers(app)
     return app
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from dqplatform.controlplane.anomalies.service import store_scan
+from dqplatform.controlplane.anomalies.scan_results import store_scan
+from dqplatform.controlplane.checks.history import store_outcomes
 from dqplatform.controlplane.containers.service import store_catalog
+from dqplatform.controlplane.operations.models import Operation
 from dqplatform.controlplane.profiles.service import store_profile
 from dqplatform.messaging.operations import CatalogResult, ProfileResult, ScanResult
 
@@ -28,4 +30,19 @@ def store_output(
         case ProfileResult():
             store_profile(session, datastore_id, operation_id, output)
         case ScanResult():
-            store_scan(session, datastore_id, operation_id, output)
+            store_outcomes(session, operation_id, output.outcomes)
+            store_scan(
+                session,
+                datastore_id,
+                operation_id,
+                output,
+                auto_resolve=_auto_resolves(session, operation_id),
+            )
+
+
+def _auto_resolves(session: Session, operation_id: int) -> bool:
+    """The scan's `auto_resolve_passed_anomalies`: on unless the client turned it off (the
+    platform's default for full scans, and every scan here reads every record)."""
+    operation = session.get(Operation, operation_id)
+    options = (operation.options or {}) if operation is not None else {}
+    return options.get("auto_resolve_passed_anomalies") is not False

@@ -384,10 +384,6 @@ class SparkEngine:
             except Exception:
                 logger.debug("could not clear job group %s", group_id, exc_info=True)
 
-    def run_in_job_group(self, group_id: str, work: Callable[[], T]) -> T:
-        with self.job_group(group_id):
-            return work()
-
     def cancel_job_group(self, group_id: str, timeout: float = CANCEL_TIMEOUT_SECONDS) -> None:
         """Cancel the running jobs of `group_id`; nothing to do when Spark is not running."""
         with self._lock:

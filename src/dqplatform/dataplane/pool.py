@@ -11,6 +11,8 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
+from dqplatform.messaging.schemas import PoolState
+
 logger = logging.getLogger(__name__)
 
 # Ids appear unquoted in "N running operations [a, b] ...": they must not contain the
@@ -173,18 +175,15 @@ class OperationPool:
         with self._lock:
             return len(self._queue)
 
-    def state_text(self, provisioned_channels: int, queued_elsewhere: int = 0) -> str:
-        """The documented thread_pool_state, e.g. "2 running operations [op-1, op-2] with 3
-        queued requests and 8 provisioned channels" (plural forms kept even for 1).
-
-        `queued_elsewhere` adds requests that wait outside the pool (on the broker)."""
+    def state(self, provisioned_channels: int, queued_elsewhere: int = 0) -> PoolState:
+        """What runs and waits now; `queued_elsewhere` adds requests that wait outside the
+        pool (on the broker)."""
         if provisioned_channels < 0 or queued_elsewhere < 0:
             raise ValueError("counts cannot be negative")
         with self._lock:
             running, queued = list(self._running), len(self._queue) + queued_elsewhere
-        return (
-            f"{len(running)} running operations [{', '.join(running)}] with {queued} "
-            f"queued requests and {provisioned_channels} provisioned channels"
+        return PoolState(
+            running=running, queued_requests=queued, provisioned_channels=provisioned_channels
         )
 
     @property

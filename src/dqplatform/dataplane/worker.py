@@ -17,6 +17,7 @@ from dqplatform.build_info import build_info
 from dqplatform.dataplane.connection_test import try_connection
 from dqplatform.dataplane.engine import SparkEngine
 from dqplatform.dataplane.operations.dispatch import run_operation
+from dqplatform.dataplane.operations.files import prepare_roots
 from dqplatform.dataplane.operations.runner import OperationRunner
 from dqplatform.dataplane.pool import OperationPool
 from dqplatform.dataplane.routes import check_routes_blocking
@@ -32,12 +33,14 @@ from dqplatform.messaging.schemas import (
     HealthReply,
     HealthRequest,
     Message,
+    PoolState,
     RouteCheckReply,
     RouteCheckRequest,
     ShutdownCommand,
     parse_message,
 )
 from dqplatform.messaging.topology import CONTROL_QUEUE, control_queue
+from dqplatform.request_ids import bound_request_id
 from dqplatform.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -66,6 +69,7 @@ class Dataplane:
 
     def start(self) -> None:
         logger.info("dataplane %s starting (pid %d)", self.boot_id, os.getpid())
+        prepare_roots(self.settings)
         self.engine.start()
         dropped = purge_stale_control_messages(self.settings, CONTROL_QUEUE)
         if dropped:
@@ -160,13 +164,21 @@ class Dataplane:
         self.request_stop(f"shutdown command {command.id} from {command.requested_by}")
 
     def _answer(self, request: HealthRequest | RouteCheckRequest | ConnectionTestRequest) -> None:
+        with bound_request_id(request.request_id):
+            self._answer_bound(request)
+
+    def _answer_bound(
+        self, request: HealthRequest | RouteCheckRequest | ConnectionTestRequest
+    ) -> None:
         reply: Message
         try:
             if isinstance(request, HealthRequest):
+                pool = self.pool_state()
                 reply = HealthReply(
                     in_reply_to=request.id,
                     request_id=request.request_id,
-                    status=self.status(),
+                    status=self.status(pool),
+                    pool=pool,
                     boot_id=self.boot_id,
                     pid=os.getpid(),
                     started_at=self.started_at,
@@ -199,7 +211,12 @@ class Dataplane:
     def provisioned_channels(self) -> int:
         return self.control.channels() + self.replies.channels() + self.operations.channels()
 
-    def status(self) -> DataplaneStatus:
+    def pool_state(self) -> PoolState:
+        return self.pool.state(
+            self.provisioned_channels(), queued_elsewhere=self.operations.backlog
+        )
+
+    def status(self, pool: PoolState) -> DataplaneStatus:
         readings = self.engine.readings()
         build = build_info()
         return DataplaneStatus(
@@ -213,9 +230,7 @@ class Dataplane:
             cores_per_executor=readings.cores_per_executor,
             max_dataframe_size_mb=self.settings.max_dataframe_size_mb,
             thread_pool_parallelism=self.settings.thread_pool_parallelism,
-            thread_pool_state=self.pool.state_text(
-                self.provisioned_channels(), queued_elsewhere=self.operations.backlog
-            ),
+            thread_pool_state=pool.describe(),
         )
 
 

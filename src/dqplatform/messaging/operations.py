@@ -3,11 +3,13 @@ comes back (events with progress and, at the end, the results)."""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from kombu import Queue
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, field_serializer
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_serializer
 
+from dqplatform.messaging.rules import AnomalyType, RuleType
 from dqplatform.messaging.schemas import Message
 
 # Durable: operations wait here, on disk, for a free pool worker of a running dataplane.
@@ -15,10 +17,26 @@ OPERATIONS_QUEUE = "dqp.operations"
 # Durable: events wait here until a controlplane has written them to its database.
 OPERATION_EVENTS_QUEUE = "dqp.operations.events"
 
-OperationType = Literal["catalog", "profile", "scan"]
-OperationResult = Literal["success", "failure", "aborted"]
-CheckRule = Literal["not_null", "unique", "between", "matches_pattern", "expected_values"]
-SAMPLE_ROWS_PER_ANOMALY = 10
+
+class OperationType(StrEnum):
+    """What an operation does; the controlplane stores and answers these values."""
+
+    CATALOG = "catalog"
+    PROFILE = "profile"
+    SCAN = "scan"
+
+
+class OperationResult(StrEnum):
+    """How an operation ended, as the dataplane reports it."""
+
+    SUCCESS = "success"
+    FAILURE = "failure"
+    ABORTED = "aborted"
+
+
+# Source records kept per anomaly: enough to see the pattern of a failure, small enough for
+# one message. The failed count is exact whatever this is.
+SAMPLE_ROWS_PER_ANOMALY = 50
 
 
 def operations_queue() -> Queue:
@@ -56,16 +74,34 @@ class DatastoreSpec(_Frozen):
         return None if value is None else value.get_secret_value()
 
 
+class ReferenceSpec(_Frozen):
+    """The second container a cross-container rule reads (existsIn, notExistsIn,
+    isReplicaOf, dataDiff, aggregationComparison), resolved by the controlplane from the
+    check's ref_datastore_id / ref_container_id: read through its own datastore."""
+
+    datastore: DatastoreSpec
+    container: str
+
+
 class CheckSpec(_Frozen):
-    """A quality check on one field of one container (table or file)."""
+    """A quality check as the dataplane judges it.
+
+    `properties` were validated at creation by messaging.rule_properties for `rule`;
+    `filter` is a Spark SQL condition selecting the records judged (None: all);
+    `coverage` the share of judged records that must pass (None: all of them).
+    """
 
     id: int
     container: str
-    field: str
-    rule: CheckRule
-    # between: {"min": n, "max": n}; matches_pattern: {"pattern": regex};
-    # expected_values: {"values": [...]}; not_null and unique take none.
-    params: dict[str, Any] = Field(default_factory=dict)
+    rule: RuleType
+    fields: list[str] = Field(default_factory=list)
+    properties: dict[str, Any] = Field(default_factory=dict)
+    filter: str | None = None
+    coverage: float | None = None
+    reference: ReferenceSpec | None = None
+    # metric, volumetric: the figures earlier scans measured for this check (their
+    # CheckOutcome.value), oldest first; empty: changes are not judged yet.
+    history: list[float] = Field(default_factory=list)
 
 
 class RunOperation(Message):
@@ -109,13 +145,34 @@ class FieldProfile(_Frozen):
 
 
 class AnomalyFinding(_Frozen):
+    """A check that failed on a container: for a `record` rule, `failed_records` of the
+    `records` judged (after the filter) failed and up to SAMPLE_ROWS_PER_ANOMALY of them are
+    `sample_rows`; for a `shape` rule the container (or an aggregate) failed as a whole and
+    `failed_records` is 0 unless the rule counts records."""
+
     check_id: int
     container: str
-    field: str
-    rule: CheckRule
+    fields: list[str] = Field(default_factory=list)
+    rule: RuleType
+    type: AnomalyType
+    records: int = 0
     failed_records: int
     sample_rows: list[dict[str, Any]] = Field(max_length=SAMPLE_ROWS_PER_ANOMALY)
     message: str
+
+
+class CheckOutcome(_Frozen):
+    """Every check's result in a scan, passed or not (the metric history's input)."""
+
+    check_id: int
+    passed: bool
+    records: int = 0
+    failed_records: int = 0
+    # Set when the check could not be judged (its field is gone, its filter fails, ...).
+    error: str | None = None
+    # The figure a shape rule measured (record count, sum, distinct count, age in ms ...):
+    # what a later scan's metric or volumetric check compares against (CheckSpec.history).
+    value: float | None = None
 
 
 class CatalogResult(_Frozen):
@@ -132,6 +189,7 @@ class ScanResult(_Frozen):
     kind: Literal["scan"] = "scan"
     checks_evaluated: int
     anomalies: list[AnomalyFinding]
+    outcomes: list[CheckOutcome] = Field(default_factory=list)
 
 
 OperationOutput = Annotated[CatalogResult | ProfileResult | ScanResult, Field(discriminator="kind")]
@@ -156,13 +214,3 @@ class OperationEvent(Message):
     result: OperationResult | None = None
     message: str | None = None
     output: OperationOutput | None = None
-
-
-OperationMessage = Annotated[
-    RunOperation | AbortOperation | OperationEvent, Field(discriminator="kind")
-]
-_adapter: TypeAdapter[OperationMessage] = TypeAdapter(OperationMessage)
-
-
-def parse_operation_message(body: object) -> OperationMessage:
-    return _adapter.validate_python(body)

@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, field_serializer
 
+from dqplatform.request_ids import current_request_id
+
 
 def _now() -> datetime:
     return datetime.now(UTC)
@@ -25,7 +27,8 @@ class Message(BaseModel):
     version: int = 1
     id: str = Field(default_factory=_new_id)
     issued_at: datetime = Field(default_factory=_now)
-    request_id: str | None = None
+    # The API request that caused it (see dqplatform.request_ids), for the logs of both planes.
+    request_id: str | None = Field(default_factory=lambda: current_request_id.get())
 
 
 class Request(Message):
@@ -40,6 +43,26 @@ class Request(Message):
     @staticmethod
     def expiry(seconds: float) -> datetime:
         return _now() + timedelta(seconds=seconds)
+
+
+class PoolState(BaseModel):
+    """The dataplane's operation pool as numbers; the Status API's `thread_pool_state` text is
+    made from it by `describe`, and the metrics read the numbers themselves."""
+
+    model_config = ConfigDict(frozen=True)
+
+    running: list[str] = Field(default_factory=list)
+    queued_requests: int = Field(default=0, ge=0)
+    provisioned_channels: int = Field(default=0, ge=0)
+
+    def describe(self) -> str:
+        """The documented thread_pool_state, e.g. "2 running operations [op-1, op-2] with 3
+        queued requests and 8 provisioned channels" (plural forms kept even for 1)."""
+        return (
+            f"{len(self.running)} running operations [{', '.join(self.running)}] with "
+            f"{self.queued_requests} queued requests and {self.provisioned_channels} "
+            "provisioned channels"
+        )
 
 
 class DataplaneStatus(BaseModel):
@@ -66,6 +89,8 @@ class HealthReply(Message):
     kind: Literal["health.reply"] = "health.reply"
     in_reply_to: str
     status: DataplaneStatus
+    # The numbers behind status.thread_pool_state; None from a dataplane older than it.
+    pool: PoolState | None = None
     boot_id: str
     pid: int
     started_at: datetime

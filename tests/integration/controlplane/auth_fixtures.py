@@ -16,17 +16,16 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from dqplatform.controlplane.app import create_app
 from dqplatform.controlplane.auth import passwords
 from dqplatform.controlplane.auth.roles import Role
 from dqplatform.controlplane.auth.tokens import issue_session_token
+from dqplatform.controlplane.state import AppState, app_state
 from dqplatform.controlplane.users import service
 from dqplatform.settings import Settings
-from tests.conftest import POSTGRES_ADMIN_URL
 from tests.helpers import PASSWORD
+from tests.services import postgres_database
 
 # Cheaper argon2 parameters keep the suites fast; hashing and verifying work the same way.
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -52,8 +51,8 @@ class Api:
         self.settings = settings
 
     @property
-    def state(self):  # type: ignore[no-untyped-def]
-        return self.client.app.state  # type: ignore[attr-defined]
+    def state(self) -> AppState:
+        return app_state(self.client.app)  # type: ignore[arg-type]
 
     def account(self, role: Role = Role.MEMBER, prefix: str = "user") -> Account:
         username = f"{prefix}-{uuid.uuid4().hex[:8]}"
@@ -69,6 +68,9 @@ def _settings(data_dir: Path, url: str, overrides: dict[str, object]) -> Setting
         "data_dir": data_dir,
         "database_url": url,
         "broker_url": "memory://",
+        # The API suites name made-up paths anywhere (/data/landing, /x); the confinement to
+        # roots has tests of its own (test_files_roots.py).
+        "files_roots": (Path("/"),),
     }
     return Settings(**{**values, **overrides})  # type: ignore[arg-type]
 
@@ -79,17 +81,8 @@ def settings_on(backend: str, data_dir: Path, **overrides: object) -> Iterator[S
     if backend == "sqlite":
         yield _settings(data_dir, f"sqlite:///{data_dir / 'test.db'}", overrides)
         return
-    name = f"dqp_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    try:
+    with postgres_database() as url:
         yield _settings(data_dir, url, overrides)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="module", autouse=True)

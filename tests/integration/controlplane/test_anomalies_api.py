@@ -1,19 +1,27 @@
-"""Scan results stored as anomalies, and /api/anomalies, on SQLite and PostgreSQL."""
+"""/api/anomalies as qualytics-cli 1.2.2 uses it, on SQLite and PostgreSQL: reading,
+source records, update, archive (kept), delete, the bulk forms and bad requests.
+
+The anomalies come from `store_scan` with synthetic scan results (the dataplane's engine
+has suites of its own); the checks and containers they name are rows put in the database.
+"""
 
 from __future__ import annotations
 
-import math
+import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
+from sqlalchemy import select
 
-from dqplatform.controlplane.anomalies import service
+from dqplatform.controlplane.anomalies.scan_results import store_scan
 from dqplatform.controlplane.auth.roles import Role
-from dqplatform.controlplane.errors import NotFound
-from dqplatform.controlplane.results import store_output
-from dqplatform.messaging.operations import SAMPLE_ROWS_PER_ANOMALY, AnomalyFinding, ScanResult
+from dqplatform.controlplane.checks.models import QualityCheck
+from dqplatform.controlplane.containers.models import Container
+from dqplatform.controlplane.users.models import User
+from dqplatform.messaging.operations import AnomalyFinding, ScanResult
+from dqplatform.messaging.rules import RuleType
 from tests.integration.controlplane.test_datastores_support import (
     BACKENDS,
     Api,
@@ -24,6 +32,23 @@ from tests.integration.controlplane.test_datastores_support import (
 pytestmark = pytest.mark.integration
 
 MANAGER, MEMBER = Role.MANAGER, Role.MEMBER
+# (key, container, rule, fields, properties) of the checks each place has.
+CHECKS: list[tuple[str, str, RuleType, list[str], dict[str, Any]]] = [
+    ("not_null", "orders", RuleType.NOT_NULL, ["customer_id"], {}),
+    ("between", "orders", RuleType.BETWEEN, ["amount"], {"min": 0, "max": 100}),
+    ("volume", "orders", RuleType.VOLUMETRIC, [], {"comparison": "Absolute"}),
+    ("email", "customers", RuleType.MATCHES_PATTERN, ["email"], {"pattern": ".+@.+"}),
+]
+
+
+@dataclass
+class Place:
+    """A datastore of its own, with catalogued containers and checks on them."""
+
+    ds: int
+    name: str
+    containers: dict[str, int]
+    checks: dict[str, int]
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -32,228 +57,375 @@ def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         yield api
 
 
-def check(api: Api, datastore_id: int, rule: str, field: str, **params: Any) -> int:
-    body = {
-        "datastore_id": datastore_id,
-        "container": "orders",
-        "field": field,
-        "rule": rule,
-        "params": params,
-    }
-    response = api.call(MANAGER, "POST", "/api/quality-checks", json=body)
-    assert response.status_code == 201, response.text
-    return int(response.json()["id"])
+def make_place(api: Api) -> Place:
+    datastore = api.files_datastore()
+    ds = datastore["id"]
+    with api.session() as session:
+        containers = {}
+        for name in ("orders", "customers"):
+            row = Container(datastore_id=ds, name=name, type="file", fields=[])
+            session.add(row)
+            session.flush()
+            containers[name] = row.id
+        checks = {}
+        for key, container, rule, fields, properties in CHECKS:
+            check = QualityCheck(
+                datastore_id=ds,
+                container=container,
+                rule=rule.value,
+                fields=fields,
+                properties=properties,
+                description=f"the {key} check",
+            )
+            session.add(check)
+            session.flush()
+            checks[key] = check.id
+    return Place(ds, datastore["name"], containers, checks)
 
 
-def finding(check_id: int, field: str, rule: str, failed: int, **extra: Any) -> AnomalyFinding:
+@pytest.fixture
+def place(api: Api) -> Place:
+    return make_place(api)
+
+
+def finding(place: Place, key: str, failed: int, **extra: Any) -> AnomalyFinding:
+    """What the dataplane reports for check `key` failing `failed` of 100 records."""
+    _, container, rule, fields, _ = next(c for c in CHECKS if c[0] == key)
+    shape = rule == RuleType.VOLUMETRIC
     values: dict[str, Any] = {
-        "check_id": check_id,
-        "container": "orders",
-        "field": field,
+        "check_id": place.checks[key],
+        "container": container,
+        "fields": fields,
         "rule": rule,
+        "type": "shape" if shape else "record",
+        "records": 100,
         "failed_records": failed,
-        "sample_rows": [{"id": i, field: None} for i in range(min(failed, 3))],
-        "message": f"{failed} records failed {rule} on {field}",
+        "sample_rows": [] if shape else [{"id": i, **dict.fromkeys(fields)} for i in range(failed)],
+        "message": f"{failed} records failed {rule.value}",
     }
     return AnomalyFinding(**{**values, **extra})
 
 
-def anomalies(api: Api, role: Role = MEMBER, **params: Any) -> dict[str, Any]:
+def scan(api: Api, place: Place, operation: int, *findings: AnomalyFinding, **kw: Any) -> None:
+    result = ScanResult(checks_evaluated=len(CHECKS), anomalies=list(findings), **kw)
+    with api.session() as session:
+        store_scan(session, place.ds, operation, result)
+
+
+def listing(api: Api, role: Role = MEMBER, **params: Any) -> dict[str, Any]:
     response = api.get("/api/anomalies", role=role, params={"size": 100, **params})
     assert response.status_code == 200, response.text
     return dict(response.json())
 
 
-@pytest.fixture
-def scanned(api: Api) -> dict[str, Any]:
-    """A datastore with two checks and a scan (operation 1000 + its id) that failed both."""
-    datastore = api.files_datastore()
-    ds = datastore["id"]
-    not_null = check(api, ds, "not_null", "customer_id")
-    between = check(api, ds, "between", "amount", min=0, max=100)
-    operation = 1000 + ds
-    result = ScanResult(
-        checks_evaluated=2,
-        anomalies=[
-            finding(not_null, "customer_id", "not_null", 4),
-            finding(between, "amount", "between", 2, sample_rows=[{"id": 9, "amount": -5}]),
-        ],
-    )
+def by_rule(api: Api, place: Place, **params: Any) -> dict[str, dict[str, Any]]:
+    return {a["rule_type"]: a for a in listing(api, datastore=place.ds, **params)["items"]}
+
+
+def user_ids(api: Api, count: int) -> list[int]:
     with api.session() as session:
-        assert service.store_scan(session, ds, operation, result) == 2
-    return {"ds": ds, "op": operation, "result": result, "checks": (not_null, between)}
+        return list(session.scalars(select(User.id).order_by(User.id).limit(count)))
 
 
-def test_a_scan_is_stored_once_and_read_back(api: Api, scanned: dict[str, Any]) -> None:
-    ds, op = scanned["ds"], scanned["op"]
-    not_null, between = scanned["checks"]
-    page = anomalies(api, operation=op)
-    assert page["total"] == 2
-    # Newest first: the later finding has the higher id.
-    first, second = page["items"]
-    assert first["id"] > second["id"]
-    assert {k: second[k] for k in ("operation_id", "datastore_id", "check_id", "container")} == {
-        "operation_id": op,
-        "datastore_id": ds,
-        "check_id": not_null,
-        "container": "orders",
+def test_a_scan_is_read_back_as_the_client_reads_it(api: Api, place: Place) -> None:
+    scan(api, place, 11, finding(place, "not_null", 3), finding(place, "volume", 0))
+    page = listing(api, datastore=place.ds)
+    assert page["total"] == 2 and page["page"] == 1 and page["size"] == 100
+    anomalies = {a["rule_type"]: a for a in page["items"]}
+    record = anomalies["notNull"]
+    assert {k: record[k] for k in ("type", "status", "archived", "archived_at")} == {
+        "type": "record",
+        "status": "Active",
+        "archived": False,
+        "archived_at": None,
     }
-    assert (second["field"], second["rule"], second["failed_records"]) == (
-        "customer_id",
-        "not_null",
-        4,
-    )
-    assert second["sample_rows"] == [{"id": i, "customer_id": None} for i in range(3)]
-    assert second["message"] == "4 records failed not_null on customer_id"
-    assert second["status"] == "active"
-    assert (first["check_id"], first["sample_rows"]) == (between, [{"id": 9, "amount": -5}])
-    assert api.get(f"/api/anomalies/{first['id']}").json() == first
-
-    # The same result stored again (a second delivery, the dispatcher this time): replaced.
-    with api.session() as session:
-        store_output(session, ds, op, scanned["result"])
-        store_output(session, ds, op, scanned["result"])
-    again = anomalies(api, operation=op)
-    assert again["total"] == 2
-    assert [(a["field"], a["failed_records"]) for a in again["items"]] == [
-        ("amount", 2),
-        ("customer_id", 4),
+    assert record["datastore"] == {"id": place.ds, "name": place.name}
+    assert record["container"] == {
+        "id": place.containers["orders"],
+        "name": "orders",
+        "container_type": "file",
+    }
+    assert record["fields"] == [{"name": "customer_id"}]
+    assert (record["anomalous_records_count"], record["checked_records_count"]) == (3, 100)
+    assert record["failed_checks"] == [
+        {
+            "quality_check": {
+                "id": place.checks["not_null"],
+                "rule_type": "notNull",
+                "fields": [{"name": "customer_id"}],
+                "description": "the not_null check",
+                "filter": None,
+                "coverage": None,
+                "properties": {},
+            },
+            "message": "3 records failed notNull",
+        }
     ]
+    assert (record["description"], record["global_tags"], record["assignees"]) == (None, [], [])
+    assert (record["operation_id"], record["last_operation_id"]) == (11, 11)
+    assert record["source_enriched"] is True and len(record["fingerprint"]) == 64
+    shape = anomalies["volumetric"]
+    assert (shape["type"], shape["fields"], shape["source_enriched"]) == ("shape", [], False)
+    assert api.get(f"/api/anomalies/{record['id']}").json() == record
+
+    sources = api.get(f"/api/anomalies/{record['id']}/source-record").json()
+    rows = [{"id": i, "customer_id": None} for i in range(3)]
+    assert sources["records"] == rows and json.loads(sources["source_record"]) == rows
+    assert (sources["fields"], sources["anomalous_records_count"]) == (["customer_id"], 3)
+    assert (sources["created"], sources["last_operation_id"]) == (record["created"], 11)
+    limited = api.get(f"/api/anomalies/{record['id']}/source-record", params={"limit": 1})
+    assert limited.json()["records"] == rows[:1]
+    assert api.get(f"/api/anomalies/{shape['id']}/source-record").json()["records"] == []
+    assert api.get("/api/anomalies/987654/source-record").status_code == 404
 
 
-def test_a_rerun_keeps_the_status_people_gave(api: Api, scanned: dict[str, Any]) -> None:
-    ds, op = scanned["ds"], scanned["op"]
-    amount = next(a for a in anomalies(api, operation=op)["items"] if a["field"] == "amount")
-    changed = api.call(
-        MANAGER, "PUT", f"/api/anomalies/{amount['id']}", json={"status": "acknowledged"}
+def test_update_sets_status_description_tags_and_assignees(api: Api, place: Place) -> None:
+    scan(api, place, 21, finding(place, "not_null", 2))
+    (anomaly,) = listing(api, datastore=place.ds)["items"]
+    url = f"/api/anomalies/{anomaly['id']}"
+    users = user_ids(api, 2)
+    body = {
+        "status": "Acknowledged",
+        "description": "looking into it",
+        "tags": ["critical", "finance", "critical"],
+        "assignee_ids": users,
+    }
+    response = api.call(MANAGER, "PUT", url, json=body)
+    assert response.status_code == 200, response.text
+    changed = response.json()
+    assert changed["status"] == "Acknowledged" and changed["description"] == "looking into it"
+    assert changed["global_tags"] == [{"name": "critical"}, {"name": "finance"}]
+    assert [a["id"] for a in changed["assignees"]] == users
+    assert all(a["username"] for a in changed["assignees"])
+    assert api.get(url).json() == changed
+
+    # Only what is given changes; [] clears the assignees.
+    kept = api.call(MANAGER, "PUT", url, json={"assignee_ids": []}).json()
+    assert (kept["status"], kept["description"], kept["assignees"]) == (
+        "Acknowledged",
+        "looking into it",
+        [],
     )
-    assert changed.status_code == 200, changed.text
-    assert changed.json() == {**amount, "status": "acknowledged"}
-    with api.session() as session:
-        service.store_scan(session, ds, op, scanned["result"])
-    statuses = {a["field"]: a["status"] for a in anomalies(api, operation=op)["items"]}
-    assert statuses == {"amount": "acknowledged", "customer_id": "active"}
-    assert anomalies(api, datastore=ds, status="acknowledged")["total"] == 1
-    assert anomalies(api, datastore=ds, status="archived")["total"] == 0
-    # A later scan's anomalies are new ones: they start active.
-    with api.session() as session:
-        service.store_scan(session, ds, op + 1, scanned["result"])
-    assert anomalies(api, datastore=ds, status="active")["total"] == 3
+    assert kept["global_tags"] == changed["global_tags"]
 
-
-def test_findings_of_missing_checks_and_odd_values(api: Api, scanned: dict[str, Any]) -> None:
-    ds = scanned["ds"]
-    elsewhere = api.files_datastore()["id"]
-    foreign = check(api, elsewhere, "unique", "id")
-    rows = [{"v": math.nan, "w": math.inf, "x": -math.inf, "t": "a\x00b", "n": [1, {"k": "\x00"}]}]
-    result = ScanResult(
-        checks_evaluated=3,
-        anomalies=[
-            finding(987_654, "id", "unique", 1, message="deleted during the scan"),
-            finding(foreign, "id", "unique", 1, message="another datastore's check"),
-            finding(scanned["checks"][0], "note", "not_null", 1, sample_rows=rows, message="m\x00"),
-        ],
-    )
-    with api.session() as session:
-        assert service.store_scan(session, ds, 5_000 + ds, result) == 3
-    items = anomalies(api, operation=5_000 + ds)["items"]
-    by_message = {a["message"]: a for a in items}
-    assert by_message["deleted during the scan"]["check_id"] is None
-    assert by_message["another datastore's check"]["check_id"] is None
-    odd = by_message["m"]
-    assert odd["check_id"] == scanned["checks"][0]
-    assert odd["sample_rows"] == [
-        {"v": "NaN", "w": "Infinity", "x": "-Infinity", "t": "ab", "n": [1, {"k": ""}]}
-    ]
-    with pytest.raises(ValidationError):
-        finding(1, "f", "not_null", 99, sample_rows=[{}] * (SAMPLE_ROWS_PER_ANOMALY + 1))
-    with api.session() as session, pytest.raises(NotFound):
-        service.store_scan(session, 987_654, 1, result)
-
-
-def test_deleting_the_check_unlinks_and_deleting_the_datastore_removes(
-    api: Api, scanned: dict[str, Any]
-) -> None:
-    ds, op = scanned["ds"], scanned["op"]
-    not_null, between = scanned["checks"]
-    assert api.call(MANAGER, "DELETE", f"/api/quality-checks/{not_null}").status_code == 204
-    linked = {a["field"]: a["check_id"] for a in anomalies(api, operation=op)["items"]}
-    assert linked == {"customer_id": None, "amount": between}
-    ids = [a["id"] for a in anomalies(api, datastore=ds)["items"]]
-    assert api.call(MANAGER, "DELETE", f"/api/datastores/{ds}").status_code == 204
-    assert anomalies(api, operation=op)["total"] == 0
-    for anomaly_id in ids:
-        assert api.get(f"/api/anomalies/{anomaly_id}").status_code == 404
-
-
-def test_status_changes_deletes_and_bad_requests(api: Api, scanned: dict[str, Any]) -> None:
-    op = scanned["op"]
-    first, second = anomalies(api, operation=op)["items"]
-    url = f"/api/anomalies/{first['id']}"
-    for body, loc in (
-        ({"status": "resolved"}, ["body", "status"]),
-        ({}, ["body", "status"]),
-        ({"status": "archived", "message": "x"}, ["body", "message"]),
+    for bad, loc in (
+        ({"status": "Resolved"}, ["body", "status"]),
+        ({"status": "Open"}, ["body", "status"]),
+        ({"comment": "x"}, ["body", "comment"]),
+        ({"tags": [""]}, ["body", "tags", 0]),
+        ({"tags": ["a\x00b"]}, ["body", "tags", 0]),
+        ({"description": "a\x00b"}, ["body", "description"]),
+        ({"assignee_ids": [987_654]}, ["body", "assignee_ids"]),
     ):
-        assert error_locs(api.call(MANAGER, "PUT", url, json=body)) == [loc]
-    archived = api.call(MANAGER, "PUT", url, json={"status": "archived"}).json()
-    assert archived["status"] == "archived"
-    back = api.call(MANAGER, "PUT", url, json={"status": "active"}).json()
-    assert back["status"] == "active"
+        assert error_locs(api.call(MANAGER, "PUT", url, json=bad)) == [loc], bad
+    archive_hint = api.call(MANAGER, "PUT", url, json={"status": "Resolved"}).json()
+    assert "archive=true&status=Resolved" in archive_hint["errors"][0]["msg"]
+    assert (
+        "987654"
+        in api.call(MANAGER, "PUT", url, json={"assignee_ids": [987_654]}).json()["errors"][0][
+            "msg"
+        ]
+    )
+    assert api.get(url).json() == kept  # nothing changed by the bad requests
+    assert api.call(MANAGER, "PUT", "/api/anomalies/987654", json={}).status_code == 404
 
-    assert api.call(MANAGER, "DELETE", url).status_code == 204
-    assert api.get(url).status_code == 404
-    assert api.call(MANAGER, "DELETE", url).status_code == 404
-    assert api.call(MANAGER, "PUT", url, json={"status": "active"}).status_code == 404
-    assert [a["id"] for a in anomalies(api, operation=op)["items"]] == [second["id"]]
 
+def test_archive_keeps_the_anomaly_and_delete_removes_it(api: Api, place: Place) -> None:
+    scan(api, place, 31, finding(place, "not_null", 2), finding(place, "between", 1))
+    anomalies = by_rule(api, place)
+    kept_url = f"/api/anomalies/{anomalies['notNull']['id']}"
+    gone_url = f"/api/anomalies/{anomalies['between']['id']}"
+
+    params = {"archive": "true", "status": "Invalid"}
+    assert api.call(MANAGER, "DELETE", kept_url, params=params).status_code == 204
+    archived = api.get(kept_url).json()
+    assert (archived["status"], archived["archived"]) == ("Invalid", True)
+    assert archived["archived_at"] is not None
+    assert api.get(f"{kept_url}/source-record").json()["anomalous_records_count"] == 2
+    assert set(by_rule(api, place)) == {"between"}  # open ones only, by default
+    assert set(by_rule(api, place, archived="only")) == {"notNull"}
+    assert set(by_rule(api, place, archived="include")) == {"notNull", "between"}
+    # Archived again: the new status, the first archive time.
+    params = {"archive": "true", "status": "Duplicate"}
+    assert api.call(MANAGER, "DELETE", kept_url, params=params).status_code == 204
+    again = api.get(kept_url).json()
+    assert (again["status"], again["archived_at"]) == ("Duplicate", archived["archived_at"])
+    # An open status restores it.
+    restored = api.call(MANAGER, "PUT", kept_url, json={"status": "Active"}).json()
+    assert (restored["status"], restored["archived"], restored["archived_at"]) == (
+        "Active",
+        False,
+        None,
+    )
+    # No parameters: archived as Resolved, as the client's default.
+    assert api.call(MANAGER, "DELETE", kept_url).status_code == 204
+    assert api.get(kept_url).json()["status"] == "Resolved"
+
+    for bad in ({"status": "Active"}, {"status": "resolved"}, {"archive": "maybe"}):
+        assert error_locs(api.call(MANAGER, "DELETE", gone_url, params=bad)) == [
+            ["query", next(iter(bad))]
+        ]
+    # The client sends its default status with archive=false too.
+    params = {"archive": "false", "status": "Resolved"}
+    assert api.call(MANAGER, "DELETE", gone_url, params=params).status_code == 204
+    assert api.get(gone_url).status_code == 404
+    assert api.call(MANAGER, "DELETE", gone_url, params=params).status_code == 404
+    assert set(by_rule(api, place, archived="include")) == {"notNull"}
+
+
+def test_bulk_update_and_delete_are_all_or_nothing(api: Api, place: Place) -> None:
+    scan(
+        api,
+        place,
+        41,
+        finding(place, "not_null", 2),
+        finding(place, "between", 1),
+        finding(place, "email", 4),
+    )
+    ids = {rule: a["id"] for rule, a in by_rule(api, place).items()}
+    first, second, third = ids["notNull"], ids["between"], ids["matchesPattern"]
+
+    unknown = [{"id": first, "status": "Acknowledged"}, {"id": 987_654, "status": "Active"}]
+    response = api.call(MANAGER, "PATCH", "/api/anomalies", json=unknown)
+    assert error_locs(response) == [["body", 1, "id"]]
+    assert "987654" in response.json()["errors"][0]["msg"]
+    twice = [{"id": first, "status": "Acknowledged"}, {"id": first, "status": "Active"}]
+    assert error_locs(api.call(MANAGER, "PATCH", "/api/anomalies", json=twice)) == [
+        ["body", 1, "id"]
+    ]
+    assert error_locs(api.call(MANAGER, "PATCH", "/api/anomalies", json=[])) == [["body"]]
+    assert by_rule(api, place)["notNull"]["status"] == "Active"  # nothing changed
+
+    items = [
+        {"id": first, "status": "Acknowledged", "tags": ["triage"]},
+        {"id": second, "status": "Acknowledged", "description": "known"},
+    ]
+    response = api.call(MANAGER, "PATCH", "/api/anomalies", json=items)
+    assert response.status_code == 200, response.text
+    assert [(a["id"], a["status"]) for a in response.json()] == [
+        (first, "Acknowledged"),
+        (second, "Acknowledged"),
+    ]
+    now = by_rule(api, place)
+    assert (now["notNull"]["global_tags"], now["between"]["description"]) == (
+        [{"name": "triage"}],
+        "known",
+    )
+    assert now["matchesPattern"]["status"] == "Active"
+
+    unknown_delete = [{"id": first, "archive": False}, {"id": 987_654, "archive": False}]
+    response = api.call(MANAGER, "DELETE", "/api/anomalies", json=unknown_delete)
+    assert error_locs(response) == [["body", 1, "id"]]
+    assert set(by_rule(api, place)) == {"notNull", "between", "matchesPattern"}
+
+    items = [
+        {"id": first, "archive": True, "status": "Discarded"},
+        {"id": second},  # archive and Resolved by default
+        {"id": third, "archive": False},
+    ]
+    assert api.call(MANAGER, "DELETE", "/api/anomalies", json=items).status_code == 204
+    archived = by_rule(api, place, archived="include")
+    assert {rule: a["status"] for rule, a in archived.items()} == {
+        "notNull": "Discarded",
+        "between": "Resolved",
+    }
+    assert api.get(f"/api/anomalies/{third}").status_code == 404
+
+
+def test_bad_list_requests_name_the_parameter(api: Api) -> None:
     for bad in (
-        {"status": "open"},
-        {"operation": 0},
+        {"status": "Open"},
+        {"anomaly_type": "row"},
+        {"archived": "yes"},
+        {"rule_type": "noSuchRule"},
+        {"start_date": "3263"},
+        {"end_date": "yesterday"},
+        {"sort_created": "up"},
+        {"sort_weight": "heavy"},
+        {"timeframe": 0},
+        {"source_enriched": "perhaps"},
+        {"tag": "a\x00b"},
+        {"container": 0},
+        {"quality_check": 2**31},
         {"datastore": "x"},
+        {"operation": 0},
         {"size": 101},
         {"page": 0},
     ):
         response = api.get("/api/anomalies", params=bad)
-        assert error_locs(response) == [["query", next(iter(bad))]]
+        locs = error_locs(response)
+        assert [loc[:2] for loc in locs] == [["query", next(iter(bad))]], bad
+    unknown_rule = api.get("/api/anomalies", params={"rule_type": "noSuchRule"}).json()
+    assert "unknown rule 'noSuchRule'" in unknown_rule["errors"][0]["msg"]
     assert error_locs(api.get(f"/api/anomalies/{2**31}")) == [["path", "anomaly_id"]]
 
 
-def test_pages(api: Api) -> None:
-    ds = api.files_datastore()["id"]
-    not_null = check(api, ds, "not_null", "id")
-    result = ScanResult(
-        checks_evaluated=1,
-        anomalies=[finding(not_null, "id", "not_null", n + 1) for n in range(5)],
-    )
-    with api.session() as session:
-        service.store_scan(session, ds, 9_000 + ds, result)
-    everything = [a["id"] for a in anomalies(api, datastore=ds)["items"]]
-    assert everything == sorted(everything, reverse=True)
-    page = api.get("/api/anomalies", params={"datastore": ds, "size": 2, "page": 3}).json()
+def test_pages(api: Api, place: Place) -> None:
+    findings = [
+        finding(place, key, n + 1, container=container)
+        for n, (key, container) in enumerate(
+            [("not_null", "orders"), ("between", "orders"), ("email", "customers")]
+        )
+    ]
+    findings += [finding(place, "not_null", 9, container="elsewhere"), finding(place, "volume", 0)]
+    scan(api, place, 51, *findings)
+    everything = [a["id"] for a in listing(api, datastore=place.ds)["items"]]
+    assert len(everything) == 5 and everything == sorted(everything, reverse=True)
+    page = api.get("/api/anomalies", params={"datastore": place.ds, "size": 2, "page": 3}).json()
     assert ([a["id"] for a in page["items"]], page["total"]) == (everything[4:], 5)
-    assert (
-        api.get("/api/anomalies", params={"datastore": ds, "page": 4, "size": 2}).json()["items"]
-        == []
-    )
+    beyond = api.get("/api/anomalies", params={"datastore": place.ds, "size": 2, "page": 4})
+    assert beyond.json()["items"] == []
+    oldest = listing(api, datastore=place.ds, sort_created="asc")["items"]
+    assert [a["id"] for a in oldest] == everything[::-1]
+    heaviest = listing(api, datastore=place.ds, sort_weight="desc")["items"]
+    counts = [a["anomalous_records_count"] for a in heaviest]
+    assert counts == sorted(counts, reverse=True) == [9, 3, 2, 1, 0]
+    # A container the catalog does not have: named, without an id.
+    stray = next(a for a in heaviest if a["anomalous_records_count"] == 9)
+    assert stray["container"] == {"id": None, "name": "elsewhere", "container_type": None}
 
 
-def test_roles(api: Api, scanned: dict[str, Any]) -> None:
-    first, second = anomalies(api, operation=scanned["op"])["items"]
+def test_roles(api: Api, place: Place) -> None:
+    scan(api, place, 61, finding(place, "not_null", 1), finding(place, "between", 1))
+    first, second = (a["id"] for a in listing(api, datastore=place.ds)["items"])
     calls: list[tuple[str, str, Any, Role, int]] = [
         ("GET", "/api/anomalies", None, MEMBER, 200),
-        ("GET", f"/api/anomalies/{first['id']}", None, MEMBER, 200),
-        ("PUT", f"/api/anomalies/{first['id']}", {"status": "archived"}, MANAGER, 200),
-        ("DELETE", f"/api/anomalies/{second['id']}", None, MANAGER, 204),
+        ("GET", f"/api/anomalies/{first}", None, MEMBER, 200),
+        ("GET", f"/api/anomalies/{first}/source-record", None, MEMBER, 200),
+        ("PUT", f"/api/anomalies/{first}", {"status": "Acknowledged"}, MANAGER, 200),
+        ("PATCH", "/api/anomalies", [{"id": first, "status": "Active"}], MANAGER, 200),
+        ("DELETE", f"/api/anomalies/{first}", None, MANAGER, 204),
+        ("DELETE", "/api/anomalies", [{"id": second}], MANAGER, 204),
     ]
     for method, path, payload, least, allowed in calls:
         assert api.call(None, method, path, json=payload).status_code == 401
         for role in Role:
             if not role.allows(least):
                 assert api.call(role, method, path, json=payload).status_code == 403, (path, role)
-        if method != "DELETE":
-            assert api.call(Role.ADMIN, method, path, json=payload).status_code == allowed
         response = api.call(least, method, path, json=payload)
         assert response.status_code == allowed, (method, path, response.text)
     # Anomalies come from scans only.
     assert api.call(Role.ADMIN, "POST", "/api/anomalies", json={}).status_code == 405
+
+
+def test_deleting_the_check_unlinks_and_deleting_the_datastore_removes(
+    api: Api, place: Place
+) -> None:
+    scan(api, place, 71, finding(place, "not_null", 1), finding(place, "between", 1))
+    with api.session() as session:
+        session.delete(session.get(QualityCheck, place.checks["not_null"]))
+    anomalies = by_rule(api, place)
+    unlinked = anomalies["notNull"]["failed_checks"][0]["quality_check"]
+    assert (unlinked["id"], unlinked["rule_type"], unlinked["description"]) == (
+        None,
+        "notNull",
+        None,
+    )
+    assert unlinked["fields"] == [{"name": "customer_id"}]
+    linked = anomalies["between"]["failed_checks"][0]["quality_check"]
+    assert linked["id"] == place.checks["between"]
+    assert linked["properties"] == {"min": 0, "max": 100}
+    ids = [a["id"] for a in anomalies.values()]
+    assert api.call(MANAGER, "DELETE", f"/api/datastores/{place.ds}").status_code == 204
+    for anomaly_id in ids:
+        assert api.get(f"/api/anomalies/{anomaly_id}").status_code == 404

@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 
 from dqplatform.controlplane.auth.cli_authorize import FORM_COOKIE
 from dqplatform.controlplane.auth.roles import Role
-from dqplatform.controlplane.auth.throttle import MAX_FAILURES_PER_USER, LoginThrottle
-from tests.helpers import PASSWORD, bearer
+from dqplatform.controlplane.auth.throttle import MAX_FAILURES_PER_USER
+from tests.helpers import PASSWORD, bearer, fresh_login_throttle
 from tests.integration.controlplane.auth_fixtures import Account, Api, api, backend, fast_passwords
 
 pytestmark = pytest.mark.integration
@@ -41,7 +41,7 @@ def hidden_fields(page: str) -> dict[str, str]:
 @pytest.fixture
 def browser(api: Api) -> TestClient:
     """A client with its own cookie jar, not following redirects, on a fresh throttle."""
-    api.state.login_throttle = LoginThrottle()
+    fresh_login_throttle(api.state)
     return TestClient(api.client.app, follow_redirects=False)
 
 

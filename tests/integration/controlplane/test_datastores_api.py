@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from dqplatform.controlplane.auth.roles import Role
 from dqplatform.controlplane.checks.models import QualityCheck
 from dqplatform.controlplane.datastores import service
-from dqplatform.controlplane.datastores.models import Datastore
+from dqplatform.controlplane.operations import service as operations
+from dqplatform.controlplane.operations.schemas import OperationRun
 from dqplatform.controlplane.secrets_box import SecretsBox
 from tests.integration.controlplane.test_datastores_support import (
     BACKENDS,
@@ -308,29 +309,24 @@ def test_a_connection_used_by_a_datastore_cannot_be_deleted(api: Api) -> None:
 def test_a_used_datastore_cannot_be_deleted_and_a_deleted_one_takes_its_data(api: Api) -> None:
     kept = api.files_datastore(unique("kept"))
     gone = api.files_datastore(unique("gone"))
-    check = {"container": "orders.csv", "field": "id", "rule": "not_null"}
     for datastore in (kept, gone):
-        body = {**check, "datastore_id": datastore["id"]}
+        container = api.container(datastore["id"], "orders.csv", {"id": "int"}, type="file")
+        body = {"container_id": container, "fields": ["id"], "rule": "notNull"}
         response = api.call(MANAGER, "POST", "/api/quality-checks", json=body)
         assert response.status_code == 201, response.text
 
-    def operations_using(session: Session, datastore_id: int) -> list[str]:
-        # Stands in for the operations domain, reading the database as a real check would.
-        name = session.scalar(select(Datastore.name).where(Datastore.id == datastore_id))
-        return ["operation 7 (running)"] if name == kept["name"] else []
-
-    unregister = service.register_dependant_check(operations_using)
-    try:
-        refused = api.call(MANAGER, "DELETE", f"/api/datastores/{kept['id']}")
-        assert refused.status_code == 409
-        assert refused.json() == {
-            "status": 409,
-            "code": "datastore_in_use",
-            "detail": f"datastore {kept['name']!r} is used by operation 7 (running)",
-        }
-        assert api.call(MANAGER, "DELETE", f"/api/datastores/{gone['id']}").status_code == 204
-    finally:
-        unregister()
+    # An operation that has not ended (queued: no dataplane runs here) keeps its datastore.
+    with api.session() as session:
+        run = OperationRun(type="profile", datastore_id=kept["id"])
+        operation_id = operations.create_operation(session, run, "manager").id
+    refused = api.call(MANAGER, "DELETE", f"/api/datastores/{kept['id']}")
+    assert refused.status_code == 409
+    assert refused.json() == {
+        "status": 409,
+        "code": "datastore_in_use",
+        "detail": f"datastore {kept['name']!r} is used by operation {operation_id}",
+    }
+    assert api.call(MANAGER, "DELETE", f"/api/datastores/{gone['id']}").status_code == 204
     with api.session() as session:
         counts = dict(
             session.execute(

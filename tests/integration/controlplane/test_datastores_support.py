@@ -27,6 +27,7 @@ from dqplatform.controlplane.app import create_app
 from dqplatform.controlplane.auth import passwords
 from dqplatform.controlplane.auth.roles import Role
 from dqplatform.controlplane.auth.tokens import issue_session_token
+from dqplatform.controlplane.containers.models import Container
 from dqplatform.controlplane.users import service as users
 from dqplatform.settings import Settings
 from tests.helpers import PASSWORD as USER_PASSWORD
@@ -86,6 +87,22 @@ class Api:
     def files_datastore(self, name: str | None = None, **overrides: Any) -> dict[str, Any]:
         body = {"path": "/data/landing", "file_format": "csv", **overrides}
         return self.datastore(name=name or unique("files"), kind="files", **body)
+
+    def container(
+        self, datastore_id: int, name: str, fields: dict[str, str], type: str = "table"
+    ) -> int:
+        """A catalogued container with `fields` ({name: Spark type}), as a catalog stores it."""
+        with self.session() as session:
+            row = Container(
+                datastore_id=datastore_id,
+                name=name,
+                type=type,
+                fields=[{"name": n, "type": t} for n, t in fields.items()],
+                record_count=0,
+            )
+            session.add(row)
+            session.flush()
+            return row.id
 
 
 def _role_tokens(client: TestClient, settings: Settings) -> dict[Role, str]:

@@ -12,13 +12,9 @@ from sqlalchemy.exc import OperationalError
 from dqplatform.controlplane.auth import passwords
 from dqplatform.controlplane.auth.login import BAD_CREDENTIALS
 from dqplatform.controlplane.auth.roles import Role
-from dqplatform.controlplane.auth.throttle import (
-    MAX_FAILURES_PER_USER,
-    WINDOW_SECONDS,
-    LoginThrottle,
-)
+from dqplatform.controlplane.auth.throttle import MAX_FAILURES_PER_USER, WINDOW_SECONDS
 from dqplatform.controlplane.users import service
-from tests.helpers import PASSWORD, bearer
+from tests.helpers import PASSWORD, bearer, fresh_login_throttle
 from tests.integration.controlplane.auth_fixtures import Api, api, backend, fast_passwords
 
 pytestmark = pytest.mark.integration
@@ -37,7 +33,7 @@ class Clock:
 def clock(api: Api) -> Clock:
     """A fresh throttle (default limits) on a clock the test moves."""
     clock = Clock()
-    api.state.login_throttle = LoginThrottle(clock=clock)
+    fresh_login_throttle(api.state, clock=clock)
     return clock
 
 
@@ -135,7 +131,7 @@ def test_a_success_clears_the_users_failures(api: Api, clock: Clock) -> None:
 
 
 def test_failed_attempts_per_address_are_limited(api: Api) -> None:
-    api.state.login_throttle = LoginThrottle(per_user=100, per_address=3)
+    fresh_login_throttle(api.state, per_user=100, per_address=3)
     account = api.account()
     for index in range(3):
         assert login(api.client, f"guess-{index}", "guess")[0] == 401

@@ -160,10 +160,12 @@ def test_abort(engine: Engine, datastore_id: int) -> None:
 def test_a_datastore_with_unfinished_operations_is_kept(engine: Engine, datastore_id: int) -> None:
     operation_id = _create(engine, datastore_id)
     with Session(engine) as session:
-        assert datastores.find_dependants(session, datastore_id) == [f"operation {operation_id}"]
+        assert service.unfinished_on_datastore(session, datastore_id) == [
+            f"operation {operation_id}"
+        ]
     assert _apply(engine, _event(operation_id, "finished", result="failure", message="boom"))
     with Session(engine) as session:
-        assert datastores.find_dependants(session, datastore_id) == []
+        assert service.unfinished_on_datastore(session, datastore_id) == []
 
 
 def _create_with(engine: Engine, datastore_id: int, **body: object) -> int:

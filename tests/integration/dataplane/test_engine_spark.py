@@ -169,7 +169,7 @@ def test_pool_shutdown_interrupts_a_running_spark_job(started: Started) -> None:
     while not set(tracker.getJobIdsForGroup("op-spark")) & set(tracker.getActiveJobsIds()):
         assert time.monotonic() < deadline, "the job never started"
         time.sleep(0.05)
-    assert pool.state_text(3) == (
+    assert pool.state(3).describe() == (
         "1 running operations [op-spark] with 0 queued requests and 3 provisioned channels"
     )
     began = time.monotonic()

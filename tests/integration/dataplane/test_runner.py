@@ -29,7 +29,8 @@ from dqplatform.messaging.operations import (
 )
 from dqplatform.messaging.publisher import Publisher
 from dqplatform.settings import Settings
-from tests.conftest import RABBITMQ_URL, SettingsFactory
+from tests.conftest import SettingsFactory
+from tests.services import RABBITMQ_URL
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,8 @@ from dqplatform.messaging.publisher import Publisher
 from dqplatform.messaging.schemas import HealthRequest, Request, parse_message
 from dqplatform.messaging.topology import CONTROL_QUEUE, control_queue
 from dqplatform.settings import Settings
-from tests.conftest import RABBITMQ_URL, SettingsFactory
+from tests.conftest import SettingsFactory
+from tests.services import RABBITMQ_URL
 
 pytestmark = pytest.mark.integration
 

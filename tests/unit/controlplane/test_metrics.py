@@ -15,9 +15,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from dqplatform.controlplane.app import create_app
 from dqplatform.controlplane.auth.roles import Role
+from dqplatform.controlplane.operations import service as operations_service
 from dqplatform.controlplane.platform import metrics
 from dqplatform.controlplane.platform.probes import ProbeResult
-from dqplatform.messaging.schemas import DataplaneStatus, HealthReply
+from dqplatform.messaging.schemas import DataplaneStatus, HealthReply, PoolState
 from tests.conftest import SettingsFactory
 from tests.helpers import bearer, token_for
 
@@ -43,7 +44,7 @@ def _scrape(client: TestClient, token: str | None = None) -> Samples:
     return _samples(response.text)
 
 
-def _reply(state: str) -> HealthReply:
+def _reply(pool: PoolState | None) -> HealthReply:
     return HealthReply(
         in_reply_to="probe-1",
         boot_id="boot-1234",
@@ -60,8 +61,9 @@ def _reply(state: str) -> HealthReply:
             cores_per_executor=1,
             max_dataframe_size_mb=2048,
             thread_pool_parallelism=4,
-            thread_pool_state=state,
+            thread_pool_state=pool.describe() if pool else "busy",
         ),
+        pool=pool,
     )
 
 
@@ -93,11 +95,11 @@ def test_dataplane_readings_and_pool_usage_come_from_its_last_reply(
     make_settings: SettingsFactory,
 ) -> None:
     settings = make_settings(probe_timeout_seconds=0.3, status_cache_seconds=60)
-    state = "2 running operations [op-7, op-9] with 3 queued requests and 8 provisioned channels"
+    pool = PoolState(running=["op-7", "op-9"], queued_requests=3, provisioned_channels=8)
     with TestClient(create_app(settings)) as client:
-        status = client.app.state.status  # type: ignore[attr-defined]
+        status = client.app.state.platform.status  # type: ignore[attr-defined]
         # The result the coalesced probe would keep after the dataplane answered.
-        status.dataplane.last = ProbeResult(True, 3.0, datetime.now(UTC), value=_reply(state))
+        status.dataplane.last = ProbeResult(True, 3.0, datetime.now(UTC), value=_reply(pool))
         runs = status.dataplane.runs
         samples = _scrape(client)
         assert status.dataplane.runs == runs  # a fresh result is reused: no probe per scrape
@@ -116,8 +118,9 @@ def test_dataplane_readings_and_pool_usage_come_from_its_last_reply(
     assert _value(samples, "dqp_dataplane_start_time_seconds") == started
 
 
-def test_a_pool_state_of_another_shape_leaves_the_pool_figures_out() -> None:
-    names = {family.name for family in metrics.dataplane_families(_reply("busy"))}
+def test_a_reply_without_pool_numbers_leaves_the_pool_figures_out() -> None:
+    # An older dataplane sends only the text; the metrics never parse it.
+    names = {family.name for family in metrics.dataplane_families(_reply(None))}
     assert "dqp_dataplane_executors" in names
     assert not {"dqp_dataplane_pool_running", "dqp_dataplane_pool_queued"} & names
 
@@ -193,12 +196,13 @@ def test_operations_by_type_and_result_and_the_queue_depth(
 def test_a_database_that_does_not_answer_leaves_operations_out_in_time(
     make_settings: SettingsFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def stuck(_app: object) -> dict[tuple[str, str], int]:
+    def stuck(_session: object) -> dict[tuple[str, str], int]:
         time.sleep(1.0)
         return {}
 
     settings = make_settings(probe_timeout_seconds=0.3)
-    monkeypatch.setattr(metrics, "_count_operations", stuck)
+    # What the app hands the metrics' operation counter.
+    monkeypatch.setattr(operations_service, "count_operations", stuck)
     with TestClient(create_app(settings)) as client:
         started = time.monotonic()
         samples = _scrape(client)

@@ -10,13 +10,16 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
+from dqplatform.controlplane.operations.models import ENDED, OperationState
 from dqplatform.controlplane.operations.options import not_applied, not_applied_note
 from dqplatform.controlplane.operations.schemas import (
     DateBound,
     OperationRun,
+    TypeFilter,
     lower_bound,
     upper_bound,
 )
+from dqplatform.messaging.operations import OperationResult, OperationType
 
 # The bodies qualytics-cli 1.2.2 sends (services/operations.py, None values left out).
 CLIENT_SYNC = {"datastore_id": 3, "type": "sync", "prune": False, "recreate": False}
@@ -70,9 +73,39 @@ def test_the_client_bodies_validate_and_are_recorded(body: dict[str, Any]) -> No
 
 
 def test_sync_is_a_catalog() -> None:
-    assert OperationRun.model_validate(CLIENT_SYNC).operation_type == "catalog"
-    assert OperationRun(type="profile", datastore_id=1).operation_type == "profile"
-    assert OperationRun(type="catalog", datastore_id=1).recorded_options() == {}
+    assert OperationRun.model_validate(CLIENT_SYNC).type is OperationType.CATALOG
+    assert OperationRun.model_validate_json(json.dumps(CLIENT_SYNC)).type is OperationType.CATALOG
+    assert OperationRun.model_validate({"type": "profile", "datastore_id": 1}).type == "profile"
+    assert (
+        OperationRun.model_validate({"type": "catalog", "datastore_id": 1}).recorded_options() == {}
+    )
+    # The alias is documented as accepted, though never stored or answered.
+    schema = OperationRun.model_json_schema()["properties"]["type"]
+    assert schema["enum"] == ["catalog", "sync", "profile", "scan"]
+
+
+def test_only_the_four_type_names_are_accepted() -> None:
+    assert _errors({"type": "Sync", "datastore_id": 1})[0][0] == "type"
+    assert _errors({"type": "synchronize", "datastore_id": 1})[0][0] == "type"
+
+
+def test_the_list_filter_reads_sync_as_catalog_and_keeps_other_text() -> None:
+    adapter = TypeAdapter(list[TypeFilter])
+    assert adapter.validate_python(["sync", "scan", "other"]) == ["catalog", "scan", "other"]
+
+
+def test_operation_types_and_results_are_the_wire_values() -> None:
+    # Shared with the dataplane and the public client: the values must not change.
+    assert [t.value for t in OperationType] == ["catalog", "profile", "scan"]
+    assert [r.value for r in OperationResult] == ["success", "failure", "aborted"]
+    assert [s.value for s in OperationState] == [
+        "queued",
+        "running",
+        "success",
+        "failure",
+        "aborted",
+    ]
+    assert {OperationState(r) for r in OperationResult} == ENDED
 
 
 @pytest.mark.parametrize(
@@ -146,9 +179,10 @@ def test_options_asking_for_more_are_named() -> None:
         "max_records_analyzed_per_partition",
         "greater_than_time",
         "greater_than_batch",
-        "auto_resolve_passed_anomalies",
         "enrichment_source_record_limit",
     ]
+    # Applied by the scan (auto-resolve of passed anomalies): never named.
+    assert "auto_resolve_passed_anomalies" in options
     note = not_applied_note({"recreate": True, "prune": False})
     assert note == "options not supported by this platform were not applied: recreate"
     # Options stored by something else than this schema are not ours to name.

@@ -299,7 +299,7 @@ def test_a_deleted_users_token_is_refused_after_the_directory_reloads(settings: 
     with TestClient(create_app(settings)) as client:
         assert client.get("/api", headers=bearer(token)).status_code == 200
         _change_user(settings, "mia", None)
-        client.app.state.users.reload()  # type: ignore[attr-defined]
+        client.app.state.platform.users.reload()  # type: ignore[attr-defined]
         response = client.get("/api", headers=bearer(token))
         assert_unauthenticated(response, token)
         assert response.json()["detail"] == "the token's user no longer exists"
@@ -327,7 +327,7 @@ def test_a_role_change_applies_to_existing_tokens_after_reload(settings: Setting
     member_token = token_for(settings, "mia", Role.MEMBER)
     admin_token = token_for(settings, "ada", Role.ADMIN)
     with TestClient(with_probe_routes(create_app(settings))) as client:
-        users = client.app.state.users  # type: ignore[attr-defined]
+        users = client.app.state.platform.users  # type: ignore[attr-defined]
         assert client.get(ADMIN_ONLY, headers=bearer(member_token)).status_code == 403
         assert client.get(ADMIN_ONLY, headers=bearer(admin_token)).status_code == 200
 
@@ -358,7 +358,7 @@ def test_verification_works_while_the_database_is_unreachable(
     settings = make_settings(auth_cache_seconds=0.1)
     token = token_for(settings, "mia", Role.MEMBER)
     with TestClient(create_app(settings)) as client:
-        state = client.app.state  # type: ignore[attr-defined]
+        state = client.app.state.platform  # type: ignore[attr-defined]
         assert client.get("/api", headers=bearer(token)).status_code == 200
 
         # From now on every session the app opens goes to a database that cannot be opened.

@@ -54,7 +54,7 @@ def pool() -> Iterator[OperationPool]:
 def test_idle_pool_state_text() -> None:
     pool = OperationPool(3)
     try:
-        assert pool.state_text(10) == (
+        assert pool.state(10).describe() == (
             "0 running operations [] with 0 queued requests and 10 provisioned channels"
         )
         assert pool.running_ids() == []
@@ -70,7 +70,7 @@ def test_states_while_operations_run_and_queue(pool: OperationPool) -> None:
 
     assert pool.running_ids() == ["op-48291", "op-48305"]
     assert pool.queued_count() == 3
-    assert pool.state_text(8) == (
+    assert pool.state(8).describe() == (
         "2 running operations [op-48291, op-48305] with 3 queued requests "
         "and 8 provisioned channels"
     )
@@ -85,14 +85,14 @@ def test_states_while_operations_run_and_queue(pool: OperationPool) -> None:
     for name in ("op-48305", "op-1", "op-2"):
         gates[name].release.set()
     wait_until(lambda: pool.running_ids() == ["op-3"])
-    assert pool.state_text(1) == (
+    assert pool.state(1).describe() == (
         "1 running operations [op-3] with 0 queued requests and 1 provisioned channels"
     )
     gates["op-3"].release.set()
     for future in futures.values():
         assert future.result(WAIT) is None
     wait_until(lambda: not pool.running_ids())
-    assert pool.state_text(0) == (
+    assert pool.state(0).describe() == (
         "0 running operations [] with 0 queued requests and 0 provisioned channels"
     )
 
@@ -133,7 +133,7 @@ def test_bad_arguments() -> None:
     pool = OperationPool(1)
     try:
         with pytest.raises(ValueError):
-            pool.state_text(-1)
+            pool.state(-1)
     finally:
         pool.shutdown(1)
 

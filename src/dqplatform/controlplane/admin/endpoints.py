@@ -10,8 +10,8 @@ from fastapi import APIRouter, Request, Response
 from dqplatform.controlplane.admin.service import record_restart
 from dqplatform.controlplane.auth.dependencies import RequireAdmin
 from dqplatform.controlplane.errors import ServiceUnavailable
-from dqplatform.controlplane.platform.dataplane_client import DataplaneClient
 from dqplatform.controlplane.platform.metrics import count_restart
+from dqplatform.controlplane.state import DataplaneDep, SettingsDep, StatusDep
 from dqplatform.messaging.broker import BrokerUnavailable
 
 logger = logging.getLogger(__name__)
@@ -29,13 +29,18 @@ router = APIRouter(prefix="/admin", tags=["admin"])
         503: {"description": "The broker did not take the message."},
     },
 )
-async def restart_dataplane(request: Request, admin: RequireAdmin) -> Response:
+async def restart_dataplane(
+    request: Request,
+    admin: RequireAdmin,
+    settings: SettingsDep,
+    client: DataplaneDep,
+    status: StatusDep,
+) -> Response:
     """Send a graceful shutdown message to the dataplane; its orchestrator starts a new one.
 
     Returns once the broker has taken the message, without waiting for the restart.
     """
-    client: DataplaneClient = request.app.state.dataplane
-    deadline = request.app.state.settings.probe_timeout_seconds
+    deadline = settings.probe_timeout_seconds
     try:
         async with asyncio.timeout(deadline):
             command = await asyncio.to_thread(client.send_shutdown, admin.username)
@@ -47,5 +52,5 @@ async def restart_dataplane(request: Request, admin: RequireAdmin) -> Response:
     if not delivered:
         raise ServiceUnavailable(f"restart not sent: {reason}")
     logger.info("dataplane restart requested by %s", admin.username)
-    request.app.state.status.dataplane.forget()
+    status.dataplane.forget()
     return Response(status_code=200)

@@ -8,6 +8,7 @@ import logging
 from fastapi import FastAPI
 
 from dqplatform.controlplane.admin.models import RestartRequest
+from dqplatform.controlplane.state import app_state
 from dqplatform.messaging.schemas import ShutdownCommand
 
 logger = logging.getLogger(__name__)
@@ -16,7 +17,7 @@ logger = logging.getLogger(__name__)
 def _insert(
     app: FastAPI, requested_by: str, command: ShutdownCommand | None, delivered: bool
 ) -> None:
-    with app.state.session_factory() as session, session.begin():
+    with app_state(app).session_factory() as session, session.begin():
         session.add(
             RestartRequest(
                 requested_by=requested_by,
@@ -32,7 +33,7 @@ async def record_restart(
     app: FastAPI, requested_by: str, command: ShutdownCommand | None, delivered: bool
 ) -> None:
     """Write the audit row; if the database is down the restart still goes ahead, logged."""
-    deadline = app.state.settings.probe_timeout_seconds
+    deadline = app_state(app).settings.probe_timeout_seconds
     try:
         async with asyncio.timeout(deadline):
             await asyncio.to_thread(_insert, app, requested_by, command, delivered)

@@ -1,121 +1,63 @@
-"""Storing a scan's anomalies, listing them and changing their status. Callers own the
-transaction."""
+"""Listing anomalies and what people do with them: status, description, tags, assignees,
+archive (kept, with a status) and delete. Callers own the transaction.
+
+Bulk requests are all or nothing: every item is checked (ids exist, users exist) before
+anything changes, and a bad item is a 422 naming its place in the body.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, delete, func, insert, select
+from typing import Any
+
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from dqplatform.controlplane.anomalies.models import Anomaly
-from dqplatform.controlplane.anomalies.schemas import AnomalyStatus
-from dqplatform.controlplane.checks.models import QualityCheck
-from dqplatform.controlplane.dataplane_values import clean_json, clean_text
-from dqplatform.controlplane.datastores.service import require_datastore
+from dqplatform.controlplane.anomalies.filters import AnomalyFilter, conditions
+from dqplatform.controlplane.anomalies.models import ARCHIVED_STATUSES, Anomaly
+from dqplatform.controlplane.anomalies.schemas import (
+    AnomalyBulkChange,
+    AnomalyBulkDelete,
+    AnomalyChange,
+    ArchiveStatus,
+)
 from dqplatform.controlplane.db.base import utcnow
 from dqplatform.controlplane.errors import NotFound
-from dqplatform.messaging.operations import ScanResult
+from dqplatform.controlplane.users.models import User
 
-_Key = tuple[int | None, str, str, str]
-
-
-def store_scan(session: Session, datastore_id: int, operation_id: int, result: ScanResult) -> int:
-    """Store the scan's anomalies in place of any it stored before (an earlier attempt);
-    returns how many. A status someone already gave an anomaly of the same check is kept.
-
-    A finding whose check was deleted during the scan (or is not this datastore's) is
-    stored unlinked, with `check_id` null.
-    """
-    require_datastore(session, datastore_id)
-    wanted = {finding.check_id for finding in result.anomalies}
-    existing_checks = set(
-        session.scalars(
-            select(QualityCheck.id).where(
-                QualityCheck.id.in_(wanted), QualityCheck.datastore_id == datastore_id
-            )
-        )
-    )
-    previous: dict[_Key, str] = {
-        (check_id, container, field, rule): status
-        for check_id, container, field, rule, status in session.execute(
-            select(
-                Anomaly.check_id, Anomaly.container, Anomaly.field, Anomaly.rule, Anomaly.status
-            ).where(Anomaly.operation_id == operation_id)
-        )
-    }
-    session.execute(delete(Anomaly).where(Anomaly.operation_id == operation_id))
-    now = utcnow()
-    rows = []
-    for finding in result.anomalies:
-        check_id = finding.check_id if finding.check_id in existing_checks else None
-        container, field = clean_text(finding.container), clean_text(finding.field)
-        key = (check_id, container, field, finding.rule)
-        rows.append(
-            {
-                "operation_id": operation_id,
-                "datastore_id": datastore_id,
-                "check_id": check_id,
-                "container": container,
-                "field": field,
-                "rule": finding.rule,
-                "failed_records": finding.failed_records,
-                "sample_rows": clean_json(finding.sample_rows),
-                "message": clean_text(finding.message),
-                "status": previous.get(key, AnomalyStatus.ACTIVE.value),
-                "created_at": now,
-            }
-        )
-    if rows:
-        session.execute(insert(Anomaly), rows)
-    return len(rows)
-
-
-def _filters(
-    datastore_id: int | None, operation_id: int | None, status: AnomalyStatus | None
-) -> list[ColumnElement[bool]]:
-    filters: list[ColumnElement[bool]] = []
-    if datastore_id is not None:
-        filters.append(Anomaly.datastore_id == datastore_id)
-    if operation_id is not None:
-        filters.append(Anomaly.operation_id == operation_id)
-    if status is not None:
-        filters.append(Anomaly.status == status.value)
-    return filters
+Loc = tuple[str | int, ...]
 
 
 def list_anomalies(
     session: Session,
+    wanted: AnomalyFilter,
     *,
-    offset: int = 0,
-    limit: int | None = None,
-    datastore_id: int | None = None,
-    operation_id: int | None = None,
-    status: AnomalyStatus | None = None,
-) -> list[Anomaly]:
-    """Anomalies, newest first."""
-    query = (
-        select(Anomaly)
-        .where(*_filters(datastore_id, operation_id, status))
-        .order_by(Anomaly.id.desc())
-        .offset(offset)
-    )
-    if limit is not None:
-        query = query.limit(limit)
-    return list(session.scalars(query))
+    offset: int,
+    limit: int,
+    sort_created: str | None = None,
+    sort_weight: str | None = None,
+) -> tuple[list[Anomaly], int]:
+    """One page of the anomalies `wanted` selects, and how many it selects in all.
 
-
-def count_anomalies(
-    session: Session,
-    *,
-    datastore_id: int | None = None,
-    operation_id: int | None = None,
-    status: AnomalyStatus | None = None,
-) -> int:
-    query = (
-        select(func.count())
-        .select_from(Anomaly)
-        .where(*_filters(datastore_id, operation_id, status))
+    Newest first unless `sort_created` says otherwise; `sort_weight` orders by the number
+    of failing records first (this platform's weight), then by creation.
+    """
+    where = conditions(session, wanted)
+    order: list[ColumnElement[Any]] = []
+    if sort_weight is not None:
+        weight = Anomaly.failed_records
+        order.append(weight.asc() if sort_weight == "asc" else weight.desc())
+    oldest_first = sort_created == "asc"
+    order += (
+        [Anomaly.created_at.asc(), Anomaly.id.asc()]
+        if oldest_first
+        else [Anomaly.created_at.desc(), Anomaly.id.desc()]
     )
-    return session.scalar(query) or 0
+    rows = list(
+        session.scalars(select(Anomaly).where(*where).order_by(*order).offset(offset).limit(limit))
+    )
+    total = session.scalar(select(func.count()).select_from(Anomaly).where(*where)) or 0
+    return rows, total
 
 
 def require_anomaly(session: Session, anomaly_id: int) -> Anomaly:
@@ -125,12 +67,97 @@ def require_anomaly(session: Session, anomaly_id: int) -> Anomaly:
     return row
 
 
-def set_status(session: Session, row: Anomaly, status: AnomalyStatus) -> Anomaly:
-    row.status = status.value
+def change(session: Session, row: Anomaly, body: AnomalyChange) -> Anomaly:
+    """Apply the fields `body` gives; an open status on an archived anomaly restores it."""
+    if body.assignee_ids:
+        _require_users(session, {("body", "assignee_ids"): body.assignee_ids})
+    _apply(row, body)
     session.flush()
     return row
 
 
-def delete_anomaly(session: Session, row: Anomaly) -> None:
+def change_many(session: Session, items: list[AnomalyBulkChange]) -> list[Anomaly]:
+    rows = _require_all(session, [item.id for item in items])
+    _require_users(
+        session,
+        {("body", i, "assignee_ids"): item.assignee_ids or [] for i, item in enumerate(items)},
+    )
+    for item in items:
+        _apply(rows[item.id], item)
+    session.flush()
+    return [rows[item.id] for item in items]
+
+
+def archive(session: Session, row: Anomaly, status: ArchiveStatus) -> None:
+    """Kept, with `status`; archived again, it takes the new status and keeps the first
+    archive time."""
+    if row.status not in ARCHIVED_STATUSES or row.archived_at is None:
+        row.archived_at = utcnow()
+    row.status = status.value
+    row.updated_at = utcnow()
+    session.flush()
+
+
+def delete(session: Session, row: Anomaly) -> None:
     session.delete(row)
     session.flush()
+
+
+def delete_many(session: Session, items: list[AnomalyBulkDelete]) -> None:
+    rows = _require_all(session, [item.id for item in items])
+    for item in items:
+        if item.archive:
+            archive(session, rows[item.id], item.status)
+        else:
+            session.delete(rows[item.id])
+    session.flush()
+
+
+def _apply(row: Anomaly, body: AnomalyChange) -> None:
+    given = body.model_fields_set
+    if "status" in given and body.status is not None:
+        row.status = body.status.value
+        row.archived_at = None
+    if "description" in given:
+        row.description = body.description
+    if "tags" in given:
+        row.tags = list(body.tags or [])
+    if "assignee_ids" in given:
+        row.assignee_ids = list(body.assignee_ids or [])
+    row.updated_at = utcnow()
+
+
+def _require_all(session: Session, ids: list[int]) -> dict[int, Anomaly]:
+    errors: list[dict[str, Any]] = []
+    seen: set[int] = set()
+    for index, anomaly_id in enumerate(ids):
+        if anomaly_id in seen:
+            errors.append(_error(("body", index, "id"), f"anomaly {anomaly_id} is given twice"))
+        seen.add(anomaly_id)
+    rows = {r.id: r for r in session.scalars(select(Anomaly).where(Anomaly.id.in_(seen)))}
+    for index, anomaly_id in enumerate(ids):
+        if anomaly_id not in rows:
+            errors.append(
+                _error(("body", index, "id"), f"no anomaly with id {anomaly_id}; nothing changed")
+            )
+    if errors:
+        raise RequestValidationError(errors)
+    return rows
+
+
+def _require_users(session: Session, wanted: dict[Loc, list[int]]) -> None:
+    ids = {u for users in wanted.values() for u in users}
+    if not ids:
+        return
+    known = set(session.scalars(select(User.id).where(User.id.in_(ids))))
+    errors = [
+        _error(loc, f"unknown user ids: {', '.join(str(u) for u in missing)}")
+        for loc, users in wanted.items()
+        if (missing := [u for u in users if u not in known])
+    ]
+    if errors:
+        raise RequestValidationError(errors)
+
+
+def _error(loc: Loc, message: str) -> dict[str, Any]:
+    return {"loc": loc, "msg": message, "type": "value_error"}

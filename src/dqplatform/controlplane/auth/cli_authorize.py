@@ -7,32 +7,28 @@ loopback redirect URIs are accepted, so a token can never be sent off the person
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import logging
 import re
 import secrets
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated
 from urllib.parse import SplitResult, urlencode, urlsplit, urlunsplit
 
-import jinja2
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from dqplatform.controlplane.auth import signing
 from dqplatform.controlplane.auth.login import sign_in
 from dqplatform.controlplane.auth.throttle import TooManyAttempts
+from dqplatform.controlplane.db.session import SessionDep
 from dqplatform.controlplane.errors import NotAuthenticated, PlatformError
+from dqplatform.controlplane.state import SettingsDep, TokenRegistryDep, request_state
 from dqplatform.controlplane.tokens import service as tokens
-from dqplatform.controlplane.tokens.dependencies import (
-    CommittedSessionDep,
-    TokenRegistryDep,
-    on_commit,
-)
+from dqplatform.controlplane.tokens.dependencies import on_commit
 from dqplatform.controlplane.tokens.registry import TokenState
+from dqplatform.controlplane.ui.headers import content_security_policy, security_headers
+from dqplatform.controlplane.ui.pages import render
 
 logger = logging.getLogger(__name__)
 
@@ -45,11 +41,6 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]"})
 MAX_STATE_LENGTH = 1024
 MAX_HOSTNAME_LENGTH = 255
 _PRINTABLE = re.compile(r"^[\x21-\x7e]+$")
-
-_templates = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(Path(__file__).resolve().parent / "templates"),
-    autoescape=True,
-)
 
 
 class InvalidRedirect(PlatformError):
@@ -110,41 +101,44 @@ def token_name_prefix(hostname: str) -> str:
     return "cli-" + (re.sub(r"[^A-Za-z0-9._-]+", "-", hostname).strip("-.")[:60] or "unknown")
 
 
-def _form_key(secret: str) -> bytes:
-    # A key of its own, so a form signature can never be mistaken for anything else signed.
-    return hmac.new(secret.encode(), b"dqplatform cli-authorize form", hashlib.sha256).digest()
+def _bound_to(nonce: str, params: AuthorizeParams) -> list[str]:
+    return [nonce, params.redirect_uri, params.state, params.hostname]
 
 
 def sign_form(secret: str, nonce: str, params: AuthorizeParams, issued: int) -> str:
     """A short-lived signature binding the form to its parameters and the browser's cookie."""
-    message = json.dumps([issued, nonce, params.redirect_uri, params.state, params.hostname])
-    mac = hmac.new(_form_key(secret), message.encode(), hashlib.sha256).hexdigest()
-    return f"{issued}.{mac}"
+    return signing.sign(secret, signing.CLI_AUTHORIZE_FORM, _bound_to(nonce, params), issued)
 
 
 def form_is_valid(
     secret: str, form_token: str, nonce: str | None, params: AuthorizeParams, now: float
 ) -> bool:
-    issued_text, _, _ = form_token.partition(".")
-    if not nonce or not issued_text.isdigit():
+    if not nonce:
         return False
-    issued = int(issued_text)
-    if not 0 <= now - issued <= FORM_TTL_SECONDS:
-        return False
-    return hmac.compare_digest(form_token, sign_form(secret, nonce, params, issued))
+    return signing.verify(
+        secret,
+        signing.CLI_AUTHORIZE_FORM,
+        _bound_to(nonce, params),
+        form_token,
+        ttl_seconds=FORM_TTL_SECONDS,
+        now=now,
+    )
 
 
 def _security_headers(target: SplitResult) -> dict[str, str]:
-    origin = f"http://{target.netloc}"
-    return {
-        # No script at all; the form may post here and its answer may redirect to the client.
-        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
-        f"form-action 'self' {origin}; frame-ancestors 'none'; base-uri 'none'",
-        "X-Frame-Options": "DENY",
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer",
-        "Cache-Control": "no-store",
-    }
+    # No script at all, only the page's own inline style: it is served under /api, outside
+    # the web pages' static files. The form may post here, and its answer may redirect to
+    # the client. No referrer: the page's URL carries the client's state.
+    policy = content_security_policy(
+        {
+            "default-src": "'none'",
+            "style-src": "'unsafe-inline'",
+            "form-action": f"'self' http://{target.netloc}",
+            "frame-ancestors": "'none'",
+            "base-uri": "'none'",
+        }
+    )
+    return security_headers(policy, referrer_policy="no-referrer")
 
 
 def _form_page(
@@ -158,8 +152,11 @@ def _form_page(
 ) -> HTMLResponse:
     """The sign-in page, with a fresh cookie nonce and a form token bound to it."""
     nonce = secrets.token_urlsafe(24)
-    secret = request.app.state.settings.signing_secret
-    html = _templates.get_template("cli_authorize.html").render(
+    secret = request_state(request).settings.signing_secret
+    response = render(
+        "cli_authorize.html",
+        status_code=status_code,
+        headers={**_security_headers(params.target), **(headers or {})},
         action=request.url.path,
         hostname=params.hostname,
         token_prefix=token_name_prefix(params.hostname),
@@ -169,11 +166,6 @@ def _form_page(
         form_token=sign_form(secret, nonce, params, int(time.time())),
         username=username,
         error=error,
-    )
-    response = HTMLResponse(
-        html,
-        status_code=status_code,
-        headers={**_security_headers(params.target), **(headers or {})},
     )
     response.set_cookie(
         FORM_COOKIE,
@@ -211,8 +203,9 @@ def show_authorize_form(
 )
 def submit_authorize_form(
     request: Request,
-    session: CommittedSessionDep,
+    session: SessionDep,
     registry: TokenRegistryDep,
+    settings: SettingsDep,
     username: Annotated[str, Form(max_length=256)],
     password: Annotated[str, Form(max_length=1024)],
     redirect_uri: Annotated[str, Form()],
@@ -222,7 +215,6 @@ def submit_authorize_form(
 ) -> Response:
     """Check the password; on success create the token and redirect (303) to the client."""
     params = authorize_params(redirect_uri, state, hostname)
-    settings = request.app.state.settings
     nonce = request.cookies.get(FORM_COOKIE)
     if not form_is_valid(settings.signing_secret, form_token, nonce, params, time.time()):
         return _form_page(

@@ -11,17 +11,17 @@ check, principal, bearer scheme, cookie scheme) cost GET /api more than the endp
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
 
-from dqplatform.controlplane.auth.authenticator import Authenticator, Principal
+from dqplatform.controlplane.auth import signing
+from dqplatform.controlplane.auth.authenticator import Principal
 from dqplatform.controlplane.auth.roles import Role
 from dqplatform.controlplane.auth.tokens import SESSION, InvalidToken
 from dqplatform.controlplane.errors import Forbidden, NotAuthenticated
+from dqplatform.controlplane.state import request_state
 
 SESSION_COOKIE = "dqp_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -40,19 +40,16 @@ def csrf_token(secret: str, token_id: str) -> str:
     Derived, not stored: an HMAC under a key of its own, so it is worthless for any other
     session and cannot be mistaken for any other signature the platform makes.
     """
-    key = hmac.new(secret.encode(), b"dqplatform csrf", hashlib.sha256).digest()
-    return hmac.new(key, token_id.encode(), hashlib.sha256).hexdigest()
+    return signing.mac(secret, signing.CSRF, token_id)
 
 
 def csrf_token_matches(secret: str, principal: Principal, presented: str | None) -> bool:
-    expected = csrf_token(secret, principal.token_id).encode()
-    return hmac.compare_digest(expected, (presented or "").encode())
+    return signing.same(csrf_token(secret, principal.token_id), presented)
 
 
 def session_principal(request: Request, token: str) -> Principal:
     """The principal of a session cookie's token; raise InvalidToken if it is not one."""
-    authenticator: Authenticator = request.app.state.authenticator
-    principal = authenticator.authenticate(token)
+    principal = request_state(request).authenticator.authenticate(token)
     # Only the sign-in page sets the cookie, and only with a session token.
     if principal.token_type != SESSION:
         raise InvalidToken("the session cookie holds no session token")
@@ -65,7 +62,7 @@ def _from_cookie(request: Request, token: str) -> Principal:
     except InvalidToken as exc:
         raise NotAuthenticated(str(exc)) from None
     if request.method not in SAFE_METHODS:
-        secret = request.app.state.settings.signing_secret
+        secret = request_state(request).settings.signing_secret
         if not csrf_token_matches(secret, principal, request.headers.get(CSRF_HEADER)):
             raise CsrfRejected(f"missing or invalid {CSRF_HEADER} header")
     return principal
@@ -92,9 +89,8 @@ def _principal(request: Request) -> Principal:
     token = token.strip()
     if not token or scheme.lower() != "bearer":
         raise NotAuthenticated("missing bearer token")
-    authenticator: Authenticator = request.app.state.authenticator
     try:
-        return authenticator.authenticate(token)
+        return request_state(request).authenticator.authenticate(token)
     except InvalidToken as exc:
         raise NotAuthenticated(str(exc)) from None
 
@@ -133,10 +129,6 @@ def authorize(request: Request, required: Role | None = None) -> Principal:
 
 # What a dependency on Authenticate adds to an operation in the OpenAPI document.
 BEARER_SECURITY: dict[str, Any] = {"security": [{BEARER_SCHEME: []}]}
-
-
-def require_role(required: Role) -> Authenticate:
-    return Authenticate(required)
 
 
 CurrentUser = Annotated[Principal, Depends(Authenticate())]

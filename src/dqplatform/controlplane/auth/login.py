@@ -9,11 +9,11 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from sqlalchemy.orm import Session
 
-from dqplatform.controlplane.auth.directory import UserDirectory
 from dqplatform.controlplane.auth.throttle import client_address, login_throttle
 from dqplatform.controlplane.auth.tokens import issue_session_token
 from dqplatform.controlplane.db.session import SessionDep
 from dqplatform.controlplane.errors import NotAuthenticated
+from dqplatform.controlplane.state import SettingsDep, request_state
 from dqplatform.controlplane.users import service
 from dqplatform.controlplane.users.models import User
 
@@ -54,7 +54,7 @@ def sign_in(request: Request, session: Session, username: str, password: str) ->
         logger.warning("failed sign-in from %s", address)
         raise NotAuthenticated(BAD_CREDENTIALS)
     throttle.succeeded(attempt)
-    directory: UserDirectory = request.app.state.users
+    directory = request_state(request).users
     if directory.get(user.id) is None:
         # A user created since the last reload: make their first token usable at once.
         directory.reload()
@@ -71,10 +71,11 @@ def sign_in(request: Request, session: Session, username: str, password: str) ->
         429: {"description": "Too many failed attempts; see Retry-After."},
     },
 )
-def login(body: LoginRequest, request: Request, session: SessionDep) -> LoginResponse:
+def login(
+    body: LoginRequest, request: Request, session: SessionDep, settings: SettingsDep
+) -> LoginResponse:
     """Exchange a username and password for a session token (a JWT with `exp`)."""
     user = sign_in(request, session, body.username, body.password.get_secret_value())
-    settings = request.app.state.settings
     token = issue_session_token(
         settings.signing_secret, user.id, user.role_enum, settings.jwt_ttl_seconds
     )

@@ -1,189 +1,207 @@
-"""Request and response bodies of /api/quality-checks, with each rule's parameters."""
+"""Request and response bodies of /api/quality-checks and /api/quality-check-templates, in
+the names the public client (qualytics-cli) sends and reads.
+
+Bodies accept fields this platform does not act on: they are kept (`extra`) and echoed
+back, never refused, so a client newer than this platform loses nothing.
+"""
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    PlainValidator,
-    StringConstraints,
-    TypeAdapter,
-    model_validator,
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from dqplatform.controlplane.checks.models import CheckArchiveStatus
+from dqplatform.controlplane.paging import MAX_ID, Page
+
+_NO_CONTROL_CHARS = r"^[^\x00-\x1f\x7f]+$"
+FieldName = Annotated[
+    str, StringConstraints(min_length=1, max_length=1024, pattern=_NO_CONTROL_CHARS)
+]
+TagName = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=_NO_CONTROL_CHARS)]
+# Free text may hold newlines, but no NUL: PostgreSQL's text refuses it.
+_NO_NUL = r"^[^\x00]*$"
+RuleName = Annotated[str, StringConstraints(max_length=64, pattern=_NO_NUL)]
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+# What a check's `status` reads: "Archived" for an archived check (whose stored status is
+# kept for when it is restored); a write of "Archived" keeps or makes it archived.
+WrittenStatus = Literal["Active", "Draft", "Archived"]
+
+# The body fields this platform acts on; anything else a client sends goes to `extra`.
+KNOWN_FIELDS = frozenset(
+    {
+        "container_id",
+        "rule",
+        "rule_type",
+        "fields",
+        "coverage",
+        "filter",
+        "properties",
+        "description",
+        "tags",
+        "additional_metadata",
+        "status",
+        "template_id",
+        "template_locked",
+        "anomaly_message_field",
+        "owner_id",
+        "default_anomaly_assignee_id",
+    }
 )
 
-from dqplatform.controlplane.checks.models import QualityCheck
-from dqplatform.controlplane.checks.patterns import MAX_PATTERN_LENGTH, check_pattern
-from dqplatform.controlplane.paging import MAX_ID, Page
-from dqplatform.messaging.operations import CheckRule
 
-MAX_EXPECTED_VALUES = 1000
-MAX_VALUE_LENGTH = 1000
-_NO_CONTROL_CHARS = r"^[^\x00-\x1f\x7f]+$"
+class _CheckWrite(BaseModel):
+    model_config = ConfigDict(extra="allow")
 
+    fields: list[FieldName] | None = Field(
+        default=None, max_length=500, description="The field names the rule judges."
+    )
+    coverage: float | None = Field(
+        default=None,
+        allow_inf_nan=False,
+        description="The share (0-1) of judged records that must pass, for rules that take it.",
+    )
+    filter: Annotated[str, StringConstraints(pattern=_NO_NUL)] | None = Field(
+        default=None,
+        max_length=10_000,
+        description="A Spark SQL condition selecting the records judged (no WHERE).",
+    )
+    properties: dict[str, Any] | None = Field(
+        default=None, description="The rule's parameters: see GET /api/quality-checks/rules."
+    )
+    description: Annotated[str, StringConstraints(pattern=_NO_NUL)] | None = Field(
+        default=None, max_length=5000
+    )
+    tags: list[TagName] | None = Field(default=None, max_length=100)
+    additional_metadata: dict[str, Any] | None = Field(
+        default=None, description="Kept as given (the client upserts by a key in it)."
+    )
+    status: WrittenStatus | None = None
+    anomaly_message_field: FieldName | None = None
+    owner_id: Id | None = None
+    default_anomaly_assignee_id: Id | None = None
 
-def _finite_number(value: object) -> int | float:
-    # One check, one message: a union of StrictInt and StrictFloat would report twice.
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError("must be a number")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError("must be a finite number")
-    return value
-
-
-Number = Annotated[int | float, PlainValidator(_finite_number, json_schema_input_type=float)]
-
-
-def _expected_value(value: object) -> str | int | float | bool:
-    if isinstance(value, str):
-        if len(value) > MAX_VALUE_LENGTH:
-            raise ValueError(f"must be at most {MAX_VALUE_LENGTH} characters")
+    @field_validator("fields", "tags", mode="before")
+    @classmethod
+    def _names(cls, value: Any) -> Any:
+        # As the check reads back ([{"name": ...}]) or as the client writes it (names).
+        if isinstance(value, list):
+            return [
+                item["name"] if isinstance(item, dict) and "name" in item else item
+                for item in value
+            ]
         return value
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int | float):
-        return _finite_number(value)
-    raise ValueError("must be a string, a number or a boolean")
+
+    def extra_fields(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
 
 
-ExpectedValue = Annotated[
-    str | int | float | bool,
-    PlainValidator(_expected_value, json_schema_input_type=str | float | bool),
-]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=1024, pattern=_NO_CONTROL_CHARS)]
-Description = Annotated[str, Field(max_length=2000)]
-DatastoreRef = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
+class CheckCreate(_CheckWrite):
+    """A new check on a container. With `template_id`, the rule and (if left out, or if
+    the template is locked) the properties are the template's."""
+
+    container_id: Id
+    rule: RuleName | None = Field(
+        default=None,
+        description="A rule type (camelCase, e.g. notNull); our old snake_case names work.",
+    )
+    rule_type: RuleName | None = Field(default=None, description="Same as rule.")
+    template_id: Id | None = None
 
 
-class NoParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class TemplateCreate(_CheckWrite):
+    """A check template: a rule with its properties, on no container."""
+
+    rule: RuleName | None = None
+    rule_type: RuleName | None = None
+    template_locked: bool = Field(
+        default=False, description="Checks made from it keep its rule and properties."
+    )
 
 
-class BetweenParams(BaseModel):
-    """Inclusive bounds."""
+class CheckUpdate(_CheckWrite):
+    """A check's new definition: the fields given are changed, the others kept (the client
+    sends the whole definition). `status` Active or Draft restores an archived check."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    min: Number
-    max: Number
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Self:
-        if self.min > self.max:
-            raise ValueError("min must not be greater than max")
-        return self
+    container_id: Id | None = None
+    rule: RuleName | None = None
+    rule_type: RuleName | None = None
+    template_locked: bool | None = None
 
 
-class PatternParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ArchiveRequest(BaseModel):
+    """One item of a bulk DELETE /api/quality-checks."""
 
-    pattern: Annotated[
-        str, Field(min_length=1, max_length=MAX_PATTERN_LENGTH), AfterValidator(check_pattern)
-    ] = Field(description="A Java regular expression, as Spark evaluates it.")
+    model_config = ConfigDict(extra="ignore")
 
-
-class ExpectedValuesParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    values: list[ExpectedValue] = Field(min_length=1, max_length=MAX_EXPECTED_VALUES)
+    id: Id
+    archive: bool = True
+    status: CheckArchiveStatus = CheckArchiveStatus.DISCARDED
+    delete_anomalies: bool = False
 
 
-class _CheckBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    datastore_id: DatastoreRef
-    container: Name = Field(description="The table, view or file, by name.")
-    field: Name
-    description: Description | None = None
+class NamedRef(BaseModel):
+    id: int | None
+    name: str
 
 
-class NotNullCheck(_CheckBody):
-    rule: Literal["not_null"]
-    params: NoParams = Field(default_factory=NoParams)
+class FieldRef(BaseModel):
+    name: str
+    type: str | None = None
 
 
-class UniqueCheck(_CheckBody):
-    rule: Literal["unique"]
-    params: NoParams = Field(default_factory=NoParams)
-
-
-class BetweenCheck(_CheckBody):
-    rule: Literal["between"]
-    params: BetweenParams
-
-
-class PatternCheck(_CheckBody):
-    rule: Literal["matches_pattern"]
-    params: PatternParams
-
-
-class ExpectedValuesCheck(_CheckBody):
-    rule: Literal["expected_values"]
-    params: ExpectedValuesParams
-
-
-CheckBody = NotNullCheck | UniqueCheck | BetweenCheck | PatternCheck | ExpectedValuesCheck
-CheckCreate = Annotated[CheckBody, Field(discriminator="rule")]
-check_adapter: TypeAdapter[CheckBody] = TypeAdapter(CheckCreate)
-
-
-class CheckUpdate(BaseModel):
-    """A partial update: omitted fields keep their value. A new rule needs its own params.
-
-    A check stays on its datastore.
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    container: Name | None = None
-    field: Name | None = None
-    rule: CheckRule | None = None
-    params: dict[str, Any] | None = None
-    description: Description | None = None
-
-    @model_validator(mode="after")
-    def _required_stay_set(self) -> Self:
-        nulls = [
-            f
-            for f in ("container", "field", "rule", "params")
-            if f in self.model_fields_set and getattr(self, f) is None
-        ]
-        if nulls:
-            raise ValueError(f"{', '.join(nulls)} cannot be null")
-        return self
-
-    def merged_with(self, row: QualityCheck) -> dict[str, Any]:
-        values: dict[str, Any] = {
-            "datastore_id": row.datastore_id,
-            "container": row.container,
-            "field": row.field,
-            "rule": row.rule,
-            "params": row.params,
-            "description": row.description,
-        }
-        if self.rule is not None and self.rule != row.rule:
-            values["params"] = {}  # the old rule's params mean nothing to the new one
-        values.update({f: getattr(self, f) for f in self.model_fields_set})
-        return values
+class TagRef(BaseModel):
+    name: str
 
 
 class CheckRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    """A check (or template) as the client reads it; fields a client sent that this
+    platform does not act on come back at the top level."""
+
+    model_config = ConfigDict(extra="allow")
 
     id: int
-    datastore_id: int
-    container: str
-    field: str
-    rule: CheckRule
-    params: dict[str, Any]
+    rule_type: str
+    datastore_id: int | None
+    container: NamedRef | None
+    fields: list[FieldRef]
+    coverage: float | None
+    filter: str | None
+    properties: dict[str, Any]
     description: str | None
-    created_at: datetime
-    updated_at: datetime
+    global_tags: list[TagRef]
+    status: str = Field(description="Active, Draft, or Archived for an archived check.")
+    archived: datetime | None = Field(description="When it was archived; null if it is not.")
+    archive_status: str | None = Field(description="Discarded, Invalid or Resolved.")
+    additional_metadata: dict[str, Any]
+    anomaly_message_field: str | None
+    is_template: bool
+    template_id: int | None
+    template_locked: bool
+    owner_id: int | None
+    default_anomaly_assignee_id: int | None
+    inferred: bool
+    anomaly_count: int = Field(description="Its open (Active or Acknowledged) anomalies.")
+    created: datetime
+    updated: datetime
 
 
 CheckPage = Page[CheckRead]
+
+# Not kept as extra fields either: what a check's own body says (a client that writes back
+# a check it read sends these).
+RESPONSE_FIELDS = frozenset(CheckRead.model_fields)
+
+
+class RuleRead(BaseModel):
+    """A rule type with what it accepts."""
+
+    rule_type: str
+    fields: str = Field(description="multi, single, calculated or none.")
+    filterable: bool
+    coverage: bool
+    anomaly_type: str
+    cross_container: bool
+    properties: dict[str, Any] = Field(description="The JSON schema of its properties.")
+    aliases: list[str]

@@ -5,18 +5,19 @@ from __future__ import annotations
 import logging
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
 from dqplatform.controlplane.errors import PlatformError
 from dqplatform.controlplane.secrets_box import SecretsBox, SecretsKeyError
+from dqplatform.controlplane.state import SettingsDep
 from dqplatform.settings import SettingsError
 
 logger = logging.getLogger(__name__)
 
 
-def get_secrets_box(request: Request) -> SecretsBox:
+def get_secrets_box(settings: SettingsDep) -> SecretsBox:
     try:
-        return SecretsBox.from_settings(request.app.state.settings)
+        return SecretsBox.from_settings(settings)
     except (SecretsKeyError, SettingsError) as exc:
         # A deployment fault, not the caller's: say which setting, never its value.
         logger.error("%s", exc)

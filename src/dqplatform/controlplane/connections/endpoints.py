@@ -11,14 +11,15 @@ from dqplatform.controlplane.auth.dependencies import RequireManager, RequireMem
 from dqplatform.controlplane.connections import service
 from dqplatform.controlplane.connections.dependencies import SecretsBoxDep
 from dqplatform.controlplane.connections.schemas import (
-    MAX_PAGE_SIZE,
     ConnectionCreate,
     ConnectionPage,
     ConnectionRead,
     ConnectionType,
     ConnectionUpdate,
 )
-from dqplatform.controlplane.tokens.dependencies import CommittedSessionDep
+from dqplatform.controlplane.datastores import service as datastores
+from dqplatform.controlplane.db.session import SessionDep
+from dqplatform.controlplane.paging import DEFAULT_PAGE_SIZE, PageNumber, PageSize, offset
 
 logger = logging.getLogger(__name__)
 
@@ -33,10 +34,10 @@ _DUPLICATE: Responses = {409: {"description": "Another connection has this name.
 
 @router.get("", response_model=ConnectionPage, summary="List connections")
 def list_connections(
-    session: CommittedSessionDep,
+    session: SessionDep,
     _: RequireMember,
-    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-    size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
+    page: PageNumber = 1,
+    size: PageSize = DEFAULT_PAGE_SIZE,
     name: Annotated[
         str | None, Query(max_length=100, description="Part of the name, any case.")
     ] = None,
@@ -44,7 +45,7 @@ def list_connections(
 ) -> ConnectionPage:
     """Connections by id, one page at a time, passwords masked."""
     rows = service.list_connections(
-        session, offset=(page - 1) * size, limit=size, name=name, type_=type_
+        session, offset=offset(page, size), limit=size, name=name, type_=type_
     )
     return ConnectionPage(
         items=[ConnectionRead.from_row(row) for row in rows],
@@ -61,7 +62,7 @@ def list_connections(
     responses=_NOT_FOUND,
 )
 def get_connection(
-    connection_id: ConnectionId, session: CommittedSessionDep, _: RequireMember
+    connection_id: ConnectionId, session: SessionDep, _: RequireMember
 ) -> ConnectionRead:
     """The connection, password masked."""
     return ConnectionRead.from_row(service.require_connection(session, connection_id))
@@ -76,7 +77,7 @@ def get_connection(
 )
 def create_connection(
     body: ConnectionCreate,
-    session: CommittedSessionDep,
+    session: SessionDep,
     box: SecretsBoxDep,
     manager: RequireManager,
 ) -> ConnectionRead:
@@ -95,7 +96,7 @@ def create_connection(
 def update_connection(
     connection_id: ConnectionId,
     body: ConnectionUpdate,
-    session: CommittedSessionDep,
+    session: SessionDep,
     box: SecretsBoxDep,
     manager: RequireManager,
 ) -> ConnectionRead:
@@ -120,11 +121,11 @@ def update_connection(
     responses={**_NOT_FOUND, 409: {"description": "Something (a datastore) uses it."}},
 )
 def delete_connection(
-    connection_id: ConnectionId, session: CommittedSessionDep, manager: RequireManager
+    connection_id: ConnectionId, session: SessionDep, manager: RequireManager
 ) -> Response:
     """Delete the connection, unless a datastore uses it."""
     row = service.require_connection(session, connection_id)
     name = row.name
-    service.delete_connection(session, row)
+    service.delete_connection(session, row, datastores.datastores_on_connection(session, row.id))
     logger.info("connection %d (%s) deleted by %s", connection_id, name, manager.username)
     return Response(status_code=204)

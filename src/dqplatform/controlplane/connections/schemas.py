@@ -23,8 +23,8 @@ from pydantic import (
 )
 
 from dqplatform.controlplane.connections.models import Connection
+from dqplatform.controlplane.paging import Page
 
-MAX_PAGE_SIZE = 100
 MAX_PARAMETERS = 50
 # What responses show in place of a stored password.
 PASSWORD_MASK = "********"  # noqa: S105 - a placeholder, not a credential
@@ -207,8 +207,5 @@ class ConnectionRead(BaseModel):
         )
 
 
-class ConnectionPage(BaseModel):
-    items: list[ConnectionRead]
-    total: int
-    page: int
-    size: int
+class ConnectionPage(Page[ConnectionRead]):
+    pass

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,24 +35,6 @@ class ConnectionSecret:
     username: str | None
     password: SecretStr | None
     parameters: dict[str, Any] = field(default_factory=dict)
-
-
-# Who uses a connection: (session, connection id) -> names of the things that use it.
-DependantCheck = Callable[[Session, int], list[str]]
-# Domains that refer to connections (datastores) register a check here; a connection that
-# any check reports as used cannot be deleted. No domain refers to connections yet.
-_dependant_checks: list[DependantCheck] = []
-
-
-def register_dependant_check(check: DependantCheck) -> Callable[[], None]:
-    """Add a check consulted before every delete; returns a function that removes it."""
-    _dependant_checks.append(check)
-    return lambda: _dependant_checks.remove(check)
-
-
-def find_dependants(session: Session, connection_id: int) -> list[str]:
-    """Names of everything that uses the connection, as the registered checks report."""
-    return [name for check in _dependant_checks for name in check(session, connection_id)]
 
 
 def _duplicate_name(name: str) -> Conflict:
@@ -169,12 +151,13 @@ def update_connection(
     return row
 
 
-def delete_connection(session: Session, row: Connection) -> None:
-    """Delete the connection unless something uses it (409 naming the users)."""
-    dependants = find_dependants(session, row.id)
-    if dependants:
+def delete_connection(session: Session, row: Connection, used_by: Sequence[str]) -> None:
+    """Delete the connection unless something uses it: `used_by` names what does (the
+    caller asks the domains that refer to connections: datastores_on_connection), and a
+    409 names them."""
+    if used_by:
         raise Conflict(
-            f"connection {row.name!r} is used by {', '.join(sorted(dependants))}",
+            f"connection {row.name!r} is used by {', '.join(sorted(used_by))}",
             code="connection_in_use",
         )
     session.delete(row)

@@ -8,7 +8,13 @@ from fastapi import APIRouter, Path, Query
 
 from dqplatform.controlplane.auth.dependencies import RequireMember
 from dqplatform.controlplane.containers import service
-from dqplatform.controlplane.containers.schemas import ContainerField, ContainerPage, ContainerRead
+from dqplatform.controlplane.containers.schemas import (
+    ContainerField,
+    ContainerListed,
+    ContainerPage,
+    ContainerRead,
+)
+from dqplatform.controlplane.datastores.service import require_datastore
 from dqplatform.controlplane.db.session import SessionDep
 from dqplatform.controlplane.paging import DEFAULT_PAGE_SIZE, MAX_ID, PageNumber, PageSize, offset
 from dqplatform.controlplane.profiles import service as profiles
@@ -44,6 +50,23 @@ def list_containers(
         page=page,
         size=size,
     )
+
+
+@router.get("/listing", response_model=list[ContainerListed], summary="List container names")
+def list_container_names(
+    session: SessionDep,
+    _: RequireMember,
+    datastore: Annotated[int, Query(ge=1, le=MAX_ID, description="The datastore's.")],
+) -> list[ContainerListed]:
+    """Every container of the datastore, unpaged, by name: what a client needs to map the
+    names it knows to ids."""
+    require_datastore(session, datastore)
+    return [
+        ContainerListed(
+            id=row.id, name=row.name, container_type=row.type, datastore_id=row.datastore_id
+        )
+        for row in service.list_containers(session, datastore_id=datastore)
+    ]
 
 
 @router.get(

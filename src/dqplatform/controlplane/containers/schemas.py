@@ -42,3 +42,12 @@ class ContainerRead(BaseModel):
 
 
 ContainerPage = Page[ContainerRead]
+
+
+class ContainerListed(BaseModel):
+    """One entry of GET /api/containers/listing, which the client reads to map names to ids."""
+
+    id: int
+    name: str
+    container_type: str = Field(description="table, view or file.")
+    datastore_id: int

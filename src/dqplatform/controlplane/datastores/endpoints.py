@@ -12,6 +12,7 @@ from dqplatform.controlplane.auth.dependencies import RequireManager, RequireMem
 from dqplatform.controlplane.connections.dependencies import SecretsBoxDep
 from dqplatform.controlplane.connections.testing import test_connection_by_id
 from dqplatform.controlplane.datastores import service
+from dqplatform.controlplane.datastores.paths import require_allowed_path
 from dqplatform.controlplane.datastores.schemas import (
     ConnectionCheck,
     DatastoreCreate,
@@ -21,7 +22,9 @@ from dqplatform.controlplane.datastores.schemas import (
     DatastoreUpdate,
 )
 from dqplatform.controlplane.db.session import SessionDep
+from dqplatform.controlplane.operations import service as operations
 from dqplatform.controlplane.paging import DEFAULT_PAGE_SIZE, MAX_ID, PageNumber, PageSize, offset
+from dqplatform.controlplane.state import SettingsDep
 from dqplatform.controlplane.validation import revalidate
 
 logger = logging.getLogger(__name__)
@@ -75,9 +78,11 @@ def get_datastore(
     responses={**_NOT_FOUND, **_DUPLICATE},
 )
 def create_datastore(
-    body: DatastoreCreate, session: SessionDep, manager: RequireManager
+    body: DatastoreCreate, settings: SettingsDep, session: SessionDep, manager: RequireManager
 ) -> DatastoreRead:
-    """Store a datastore: a database on a connection, or files under an absolute path."""
+    """Store a datastore: a database on a connection, or files under an absolute path inside
+    one of the folders the platform allows (DQP_FILES_ROOTS)."""
+    require_allowed_path(body, settings.resolved_files_roots)
     row = service.create_datastore(session, body)
     logger.info("datastore %d (%s) created by %s", row.id, row.name, manager.username)
     return DatastoreRead.model_validate(row)
@@ -90,11 +95,17 @@ def create_datastore(
     responses={**_NOT_FOUND, **_DUPLICATE},
 )
 def update_datastore(
-    datastore_id: DatastoreId, body: DatastoreUpdate, session: SessionDep, manager: RequireManager
+    datastore_id: DatastoreId,
+    body: DatastoreUpdate,
+    settings: SettingsDep,
+    session: SessionDep,
+    manager: RequireManager,
 ) -> DatastoreRead:
-    """Change the fields given; null clears an optional one. The result must be valid whole."""
+    """Change the fields given; null clears an optional one. The result must be valid whole,
+    its path (even one left as it was) inside the allowed folders."""
     row = service.require_datastore(session, datastore_id)
     merged = revalidate(DatastoreCreate, body.merged_with(row))
+    require_allowed_path(merged, settings.resolved_files_roots)
     row = service.update_datastore(session, row, merged)
     logger.info(
         "datastore %d (%s) changed by %s: %s",
@@ -118,7 +129,8 @@ def delete_datastore(
     """Delete the datastore with its containers, profiles, checks and anomalies."""
     row = service.require_datastore(session, datastore_id)
     name = row.name
-    service.delete_datastore(session, row)
+    # A datastore whose operations have all ended may go, and its history with it.
+    service.delete_datastore(session, row, operations.unfinished_on_datastore(session, row.id))
     logger.info("datastore %d (%s) deleted by %s", datastore_id, name, manager.username)
     return Response(status_code=204)
 

@@ -5,7 +5,7 @@ Callers own the transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Literal, cast
 
@@ -27,31 +27,11 @@ from dqplatform.messaging.operations import DatastoreSpec
 JDBC_TYPES = frozenset({ConnectionType.POSTGRESQL, ConnectionType.MYSQL, ConnectionType.MARIADB})
 DEFAULT_POSTGRES_SCHEMA = "public"
 
-# Who uses a datastore: (session, datastore id) -> names of the things that use it.
-DependantCheck = Callable[[Session, int], list[str]]
-# The operations domain registers here; a datastore any check reports as used is kept.
-_dependant_checks: list[DependantCheck] = []
-
-
-def register_dependant_check(check: DependantCheck) -> Callable[[], None]:
-    """Add a check consulted before every delete; returns a function that removes it."""
-    _dependant_checks.append(check)
-    return lambda: _dependant_checks.remove(check)
-
-
-def find_dependants(session: Session, datastore_id: int) -> list[str]:
-    return [name for check in _dependant_checks for name in check(session, datastore_id)]
-
 
 def datastores_on_connection(session: Session, connection_id: int) -> list[str]:
     """The datastores on a connection, as its delete reports them (409)."""
     names = session.scalars(select(Datastore.name).where(Datastore.connection_id == connection_id))
     return [f"datastore {name!r}" for name in names]
-
-
-# A connection a datastore is on cannot be deleted: registered once, when this is imported
-# (the app imports it with the datastores router).
-connections.register_dependant_check(datastores_on_connection)
 
 
 class DatastoreIncomplete(Conflict):
@@ -176,13 +156,13 @@ def require_datastore(session: Session, datastore_id: int) -> Datastore:
     return row
 
 
-def delete_datastore(session: Session, row: Datastore) -> None:
+def delete_datastore(session: Session, row: Datastore, used_by: Sequence[str]) -> None:
     """Delete the datastore and, by cascade, its containers, profiles, checks and anomalies,
-    unless something (an operation) uses it: 409 naming the users."""
-    dependants = find_dependants(session, row.id)
-    if dependants:
+    unless something uses it: `used_by` names what does (the caller asks the operations
+    domain: unfinished_on_datastore), and a 409 names them."""
+    if used_by:
         raise Conflict(
-            f"datastore {row.name!r} is used by {', '.join(sorted(dependants))}",
+            f"datastore {row.name!r} is used by {', '.join(sorted(used_by))}",
             code="datastore_in_use",
         )
     session.delete(row)

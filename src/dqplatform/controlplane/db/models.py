@@ -2,7 +2,8 @@
 
 from dqplatform.controlplane.admin.models import RestartRequest
 from dqplatform.controlplane.anomalies.models import Anomaly
-from dqplatform.controlplane.checks.models import QualityCheck
+from dqplatform.controlplane.auth.models import LoginFailures
+from dqplatform.controlplane.checks.models import CheckResult, QualityCheck
 from dqplatform.controlplane.connections.models import Connection
 from dqplatform.controlplane.containers.models import Container
 from dqplatform.controlplane.datastores.models import Datastore
@@ -15,10 +16,12 @@ from dqplatform.controlplane.users.models import User
 __all__ = [
     "Anomaly",
     "Base",
+    "CheckResult",
     "Connection",
     "Container",
     "Datastore",
     "FieldProfile",
+    "LoginFailures",
     "Operation",
     "QualityCheck",
     "RestartRequest",

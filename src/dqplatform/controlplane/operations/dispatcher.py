@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
-from dqplatform.controlplane.checks.service import checks_for
+from dqplatform.controlplane.checks.scan import checks_for
 from dqplatform.controlplane.datastores.models import Datastore
 from dqplatform.controlplane.datastores.service import datastore_spec
 from dqplatform.controlplane.errors import PlatformError
@@ -81,8 +81,9 @@ class OperationDispatcher:
             datastore = session.get(Datastore, operation.datastore_id)
             if datastore is None:
                 return False
+            box = self._box()
             try:
-                spec = datastore_spec(session, datastore, self._box())
+                spec = datastore_spec(session, datastore, box)
             except PlatformError as exc:
                 # The datastore cannot be reached as configured: nothing a retry would mend.
                 service.fail_before_start(session, operation, exc.message)
@@ -95,7 +96,7 @@ class OperationDispatcher:
                 datastore=spec,
                 container_names=operation.container_names,
                 checks=(
-                    checks_for(session, datastore.id, operation.container_names)
+                    checks_for(session, datastore.id, operation.container_names, box)
                     if operation.type == "scan"
                     else []
                 ),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query
 from pydantic import Field
 
 from dqplatform.controlplane.auth.dependencies import RequireManager, RequireMember
@@ -12,16 +12,17 @@ from dqplatform.controlplane.datastores.models import Datastore
 from dqplatform.controlplane.db.session import SessionDep
 from dqplatform.controlplane.errors import NotFound
 from dqplatform.controlplane.operations import service
-from dqplatform.controlplane.operations.dispatcher import OperationDispatcher
 from dqplatform.controlplane.operations.schemas import (
     DateBound,
     OperationPage,
     OperationRead,
     OperationRun,
+    TypeFilter,
     lower_bound,
     upper_bound,
 )
-from dqplatform.controlplane.paging import MAX_ID
+from dqplatform.controlplane.paging import DEFAULT_PAGE_SIZE, MAX_ID, PageNumber, PageSize
+from dqplatform.controlplane.state import OperationsDep
 from dqplatform.controlplane.tokens.dependencies import on_commit
 
 router = APIRouter(prefix="/operations", tags=["operations"])
@@ -29,22 +30,18 @@ router = APIRouter(prefix="/operations", tags=["operations"])
 OperationId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 # Bounded so that a huge id is a 422, not an integer overflow in the database.
 DatastoreFilter = Annotated[int, Field(ge=1, le=MAX_ID)]
-MAX_PAGE_SIZE = 100
-
-
-def _dispatcher(request: Request) -> OperationDispatcher:
-    dispatcher: OperationDispatcher = request.app.state.operations
-    return dispatcher
 
 
 @router.post("/run", response_model=OperationRead, status_code=200, summary="Run an operation")
 def run_operation(
-    body: OperationRun, request: Request, session: SessionDep, manager: RequireManager
+    body: OperationRun,
+    session: SessionDep,
+    dispatcher: OperationsDep,
+    manager: RequireManager,
 ) -> OperationRead:
     """Queue a catalog (sync), profile or scan of a datastore; poll GET /api/operations/{id}."""
     if session.get(Datastore, body.datastore_id) is None:
         raise NotFound(f"no datastore with id {body.datastore_id}")
-    dispatcher = _dispatcher(request)
     operation = service.create_operation(session, body, manager.username)
     operation_id = operation.id
 
@@ -58,13 +55,13 @@ def run_operation(
 
 @router.get("", response_model=OperationPage, summary="List operations")
 def list_operations(
-    request: Request,
     session: SessionDep,
+    dispatcher: OperationsDep,
     _: RequireMember,
-    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-    size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
+    page: PageNumber = 1,
+    size: PageSize = DEFAULT_PAGE_SIZE,
     datastore: Annotated[list[DatastoreFilter], Query(max_length=100)] = [],  # noqa: B006
-    operation_type: Annotated[list[str], Query(max_length=5)] = [],  # noqa: B006
+    operation_type: Annotated[list[TypeFilter], Query(max_length=5)] = [],  # noqa: B006
     result: Annotated[list[str], Query(max_length=5)] = [],  # noqa: B006
     start_date: DateBound | None = None,
     end_date: DateBound | None = None,
@@ -83,7 +80,7 @@ def list_operations(
         upper_bound(end_date),
         newest_first=sort_created == "desc",
     )
-    live = _dispatcher(request).live_boot_id
+    live = dispatcher.live_boot_id
     return OperationPage(
         items=[service.to_read(row, live) for row in rows], total=total, page=page, size=size
     )
@@ -91,19 +88,18 @@ def list_operations(
 
 @router.get("/{operation_id}", response_model=OperationRead, summary="Get an operation")
 def get_operation(
-    operation_id: OperationId, request: Request, session: SessionDep, _: RequireMember
+    operation_id: OperationId, session: SessionDep, dispatcher: OperationsDep, _: RequireMember
 ) -> OperationRead:
     """An operation with its progress; `end_time` is set once it has ended."""
     operation = service.require_operation(session, operation_id)
-    return service.to_read(operation, _dispatcher(request).live_boot_id)
+    return service.to_read(operation, dispatcher.live_boot_id)
 
 
 @router.put("/abort/{operation_id}", response_model=OperationRead, summary="Abort an operation")
 def abort_operation(
-    operation_id: OperationId, request: Request, session: SessionDep, _: RequireManager
+    operation_id: OperationId, session: SessionDep, dispatcher: OperationsDep, _: RequireManager
 ) -> OperationRead:
     """Abort a queued or running operation; a running one stops its Spark jobs within seconds."""
-    dispatcher = _dispatcher(request)
     operation = service.require_operation(session, operation_id)
     if service.request_abort(session, operation, dispatcher.live_boot_id):
         on_commit(session, lambda: dispatcher.send_abort(operation_id))

@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dqplatform.controlplane.db.base import Base, UTCDateTime, utcnow
+from dqplatform.messaging.operations import OperationResult
 
-QUEUED, RUNNING, SUCCESS, FAILURE, ABORTED = "queued", "running", "success", "failure", "aborted"
-ENDED = (SUCCESS, FAILURE, ABORTED)
+
+class OperationState(StrEnum):
+    """The result column: queued, then running, then how the dataplane said it ended (an
+    OperationResult, the same values) or failed and aborted by the controlplane itself."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCESS = OperationResult.SUCCESS.value
+    FAILURE = OperationResult.FAILURE.value
+    ABORTED = OperationResult.ABORTED.value
+
+
+ENDED = frozenset(OperationState(result) for result in OperationResult)
 
 
 class Operation(Base):
@@ -25,7 +38,7 @@ class Operation(Base):
     container_names: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     # Options a client sent that this platform records but does not act on.
     options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    result: Mapped[str] = mapped_column(String(16), default=QUEUED, index=True)
+    result: Mapped[str] = mapped_column(String(16), default=OperationState.QUEUED, index=True)
     message: Mapped[str | None] = mapped_column(Text, nullable=True)
     # Each delivery to a dataplane that is lost (the dataplane died) starts a new attempt;
     # events of older attempts are ignored, so a result is recorded exactly once.

@@ -1,6 +1,7 @@
 """The run options the public qualytics-cli sends: bounded, recorded, and named when unused.
 
-Only `prune` changes what an operation does here (see the dispatcher); the others are
+Only `prune` (catalog: see the dispatcher) and `auto_resolve_passed_anomalies` (scan: see
+controlplane/results.py) change what an operation does here; the others are
 recorded with the operation so that the client's requests validate, and a successful
 operation that had any of them set away from its neutral value says so in its message,
 which qualytics-cli prints as a warning.
@@ -70,7 +71,9 @@ class ClientOptions(BaseModel):
         default=None, ge=1, le=MAX_INT, description="profile (ignored)."
     )
     auto_resolve_passed_anomalies: bool | None = Field(
-        default=None, description="scan (ignored): anomalies are never resolved by a scan."
+        default=None,
+        description="scan: resolve the open anomalies of checks the scan judged and found "
+        "passing; true when absent (see docs/anomalies.md).",
     )
     enrichment_source_record_limit: int | None = Field(
         default=None, ge=1, le=MAX_INT, description="scan (ignored)."
@@ -85,7 +88,7 @@ class ClientOptions(BaseModel):
         }
 
 
-APPLIED = frozenset({"prune"})
+APPLIED = frozenset({"prune", "auto_resolve_passed_anomalies"})
 # Values that ask for what this platform does anyway; qualytics-cli sends some of them always.
 NEUTRAL: dict[str, object] = {
     "recreate": False,
@@ -93,7 +96,6 @@ NEUTRAL: dict[str, object] = {
     "infer_as_draft": False,
     "ai_effort": "off",
     "max_records_analyzed_per_partition": -1,
-    "auto_resolve_passed_anomalies": False,
     "include": [],
     "container_tags": [],
 }

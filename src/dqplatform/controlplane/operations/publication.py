@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
 
 from dqplatform.controlplane.db.base import utcnow
-from dqplatform.controlplane.operations.models import QUEUED, Operation
+from dqplatform.controlplane.operations.models import Operation, OperationState
 
 # How long a claim keeps other processes from publishing the same attempt. Sending is bounded
 # by the broker's timeouts (a few seconds), far inside this; a claimant that died is
@@ -27,7 +27,7 @@ PUBLISH_LEASE_SECONDS = 60.0
 def _free(now: datetime) -> ColumnElement[bool]:
     """Queued, never sent, and nobody's claim running."""
     return (
-        (Operation.result == QUEUED)
+        (Operation.result == OperationState.QUEUED)
         & Operation.end_time.is_(None)
         & Operation.published_at.is_(None)
         & or_(Operation.publish_lease_until.is_(None), Operation.publish_lease_until < now)

@@ -6,12 +6,51 @@ import re
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+)
 
+from dqplatform.controlplane.operations.models import OperationState
 from dqplatform.controlplane.operations.options import ClientOptions
+from dqplatform.controlplane.paging import Page
+from dqplatform.messaging.operations import OperationType
 
-# "sync" is what the public client calls a catalog operation.
-RequestedType = Literal["catalog", "sync", "profile", "scan"]
+# What the public client calls a catalog operation.
+CATALOG_ALIAS = "sync"
+
+
+def catalog_alias(value: object) -> object:
+    """The one place "sync" becomes "catalog": in run requests and in the list's filter."""
+    return OperationType.CATALOG.value if value == CATALOG_ALIAS else value
+
+
+REQUESTABLE = ("catalog", CATALOG_ALIAS, "profile", "scan")
+
+
+def requested_type(value: object) -> object:
+    """A run request's type, the alias read as a catalog. Anything else is refused naming
+    the alias too: the client's users know the catalog as `sync`."""
+    if value not in REQUESTABLE:
+        listed = ", ".join(repr(kind) for kind in REQUESTABLE[:-1])
+        raise ValueError(f"Input should be {listed} or {REQUESTABLE[-1]!r}")
+    return catalog_alias(value)
+
+
+# A run request's type: the alias is read as a catalog, and documented as accepted.
+RequestedType = Annotated[
+    OperationType,
+    BeforeValidator(
+        requested_type, json_schema_input_type=Literal["catalog", "sync", "profile", "scan"]
+    ),
+]
+# A type in GET /api/operations?operation_type=: any text (an unknown type matches nothing),
+# the alias read as a catalog.
+TypeFilter = Annotated[str, AfterValidator(catalog_alias)]
 
 
 class OperationRun(ClientOptions):
@@ -24,10 +63,6 @@ class OperationRun(ClientOptions):
     container_names: list[str] | None = Field(
         default=None, max_length=1000, description="Tables or files to include; all if absent."
     )
-
-    @property
-    def operation_type(self) -> str:
-        return "catalog" if self.type == "sync" else self.type
 
 
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -88,10 +123,10 @@ class OperationStatus(BaseModel):
 
 class OperationRead(BaseModel):
     id: int
-    type: str
+    type: OperationType
     datastore_id: int
     container_names: list[str] | None
-    result: Literal["queued", "running", "success", "failure", "aborted"]
+    result: OperationState
     message: str | None
     start_time: datetime | None
     end_time: datetime | None
@@ -102,8 +137,5 @@ class OperationRead(BaseModel):
     options: dict[str, Any]
 
 
-class OperationPage(BaseModel):
-    items: list[OperationRead]
-    total: int
-    page: int
-    size: int
+class OperationPage(Page[OperationRead]):
+    pass

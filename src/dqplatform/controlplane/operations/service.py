@@ -7,44 +7,32 @@ the commit.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
-from dqplatform.controlplane.datastores import service as datastores
+from dqplatform.controlplane.db.base import utcnow
 from dqplatform.controlplane.errors import NotFound
-from dqplatform.controlplane.operations.models import (
-    ABORTED,
-    ENDED,
-    FAILURE,
-    QUEUED,
-    RUNNING,
-    SUCCESS,
-    Operation,
-)
+from dqplatform.controlplane.operations.models import ENDED, Operation, OperationState
 from dqplatform.controlplane.operations.options import not_applied_note
 from dqplatform.controlplane.operations.schemas import (
     OperationRead,
     OperationRun,
     OperationStatus,
 )
-from dqplatform.messaging.operations import OperationEvent
+from dqplatform.messaging.operations import OperationEvent, OperationResult, OperationType
 
 WAITING_MESSAGE = "waiting for a dataplane to resume it"
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def create_operation(session: Session, data: OperationRun, created_by: str) -> Operation:
     operation = Operation(
-        type=data.operation_type,
+        type=data.type,
         datastore_id=data.datastore_id,
         container_names=data.container_names,
         options=data.recorded_options(),
-        result=QUEUED,
+        result=OperationState.QUEUED,
         attempt=1,
         abort_requested=False,
         containers_analyzed=0,
@@ -74,7 +62,7 @@ def _filters(
     if datastores:
         conditions.append(Operation.datastore_id.in_(datastores))
     if types:
-        conditions.append(Operation.type.in_(["catalog" if t == "sync" else t for t in types]))
+        conditions.append(Operation.type.in_(types))
     if results:
         conditions.append(Operation.result.in_(results))
     if start_date is not None:
@@ -106,15 +94,15 @@ def list_operations(
 
 def to_read(operation: Operation, live_boot_id: str | None) -> OperationRead:
     """The operation as users see it: never "running" on a dataplane that is gone."""
-    result, message = operation.result, operation.message
-    if result == RUNNING and operation.boot_id != live_boot_id:
-        result, message = QUEUED, WAITING_MESSAGE
+    result, message = OperationState(operation.result), operation.message
+    if result == OperationState.RUNNING and operation.boot_id != live_boot_id:
+        result, message = OperationState.QUEUED, WAITING_MESSAGE
     return OperationRead(
         id=operation.id,
-        type=operation.type,
+        type=OperationType(operation.type),
         datastore_id=operation.datastore_id,
         container_names=operation.container_names,
-        result=result,  # type: ignore[arg-type]
+        result=result,
         message=message,
         start_time=operation.start_time,
         end_time=operation.end_time,
@@ -151,7 +139,7 @@ def request_abort(session: Session, operation: Operation, live_boot_id: str | No
         session.flush()
         return True
     # Not on a live dataplane: nothing runs it now, so it ends here.
-    _end(operation, ABORTED, "aborted on request")
+    _end(operation, OperationState.ABORTED, "aborted on request")
     operation.abort_requested = True
     session.flush()
     return True
@@ -159,14 +147,14 @@ def request_abort(session: Session, operation: Operation, live_boot_id: str | No
 
 def fail_before_start(session: Session, operation: Operation, message: str) -> None:
     """End an operation that could not even be queued (its datastore is not usable)."""
-    _end(operation, FAILURE, message)
+    _end(operation, OperationState.FAILURE, message)
     session.flush()
 
 
-def _end(operation: Operation, result: str, message: str | None) -> None:
+def _end(operation: Operation, result: OperationState, message: str | None) -> None:
     operation.result = result
     operation.message = message
-    operation.end_time = _now()
+    operation.end_time = utcnow()
 
 
 def apply_event(session: Session, event: OperationEvent) -> Operation | None:
@@ -184,26 +172,26 @@ def apply_event(session: Session, event: OperationEvent) -> Operation | None:
     if event.event == "interrupted":
         if operation.boot_id == event.boot_id:
             # Back on the queue, for the next dataplane: not lost, not running.
-            operation.result = QUEUED
+            operation.result = OperationState.QUEUED
             operation.boot_id = None
         session.flush()
         return operation
     if event.event == "started":
-        operation.result = RUNNING
+        operation.result = OperationState.RUNNING
         operation.boot_id = event.boot_id
-        operation.start_time = operation.start_time or _now()
+        operation.start_time = operation.start_time or utcnow()
         operation.message = None
     if progress.total_containers is not None:
         operation.total_containers = progress.total_containers
     operation.containers_analyzed = max(operation.containers_analyzed, progress.containers_analyzed)
     operation.records_processed = max(operation.records_processed, progress.records_processed)
     if event.event == "finished" and event.result is not None:
-        operation.start_time = operation.start_time or _now()
+        operation.start_time = operation.start_time or utcnow()
         message = event.message
-        if event.result == SUCCESS and message is None:
+        if event.result == OperationResult.SUCCESS and message is None:
             # The public client prints a successful operation's message as a warning.
             message = not_applied_note(operation.options or {})
-        _end(operation, event.result, message)
+        _end(operation, OperationState(event.result), message)
     session.flush()
     return operation
 
@@ -233,7 +221,7 @@ def start_new_attempt(session: Session, operation: Operation) -> bool:
         .values(
             attempt=operation.attempt + 1,
             boot_id=None,
-            result=QUEUED,
+            result=OperationState.QUEUED,
             published_at=None,
             publish_lease_until=None,
             message=WAITING_MESSAGE,
@@ -252,5 +240,13 @@ def unfinished_on_datastore(session: Session, datastore_id: int) -> list[str]:
     return [f"operation {operation_id}" for operation_id in ids]
 
 
-# A datastore whose operations have all ended may go, and its history with it (cascade).
-datastores.register_dependant_check(unfinished_on_datastore)
+def count_operations(session: Session) -> dict[tuple[str, str], int]:
+    """Operations by (type, result) for the metrics, every known pair present, zeros
+    included."""
+    counts = {(kind.value, state.value): 0 for kind in OperationType for state in OperationState}
+    query = select(Operation.type, Operation.result, func.count()).group_by(
+        Operation.type, Operation.result
+    )
+    for kind, result, count in session.execute(query):
+        counts[(kind, result)] = int(count)
+    return counts

@@ -17,7 +17,6 @@ from dqplatform.messaging.schemas import (
     ConnectionTestReply,
     ErrorReply,
     HealthReply,
-    Message,
     Request,
     RouteCheckReply,
     ShutdownCommand,
@@ -97,16 +96,12 @@ class DataplaneClient:
     def reply_to(self) -> str:
         return self.replies.queue_name
 
-    def send_shutdown(self, requested_by: str, request_id: str | None = None) -> ShutdownCommand:
+    def send_shutdown(self, requested_by: str) -> ShutdownCommand:
         """Publish a shutdown command (blocking); raises BrokerUnavailable if not taken."""
         command = ShutdownCommand(
             requested_by=requested_by,
             target_boot_id=self.last_boot_id,
             expires_at=Request.expiry(CONTROL_MESSAGE_TTL_SECONDS),
-            request_id=request_id,
         )
         self.publisher.publish(command, CONTROL_QUEUE, CONTROL_MESSAGE_TTL_SECONDS)
         return command
-
-    def publish(self, message: Message, queue: str) -> None:
-        self.publisher.publish(message, queue)

@@ -12,29 +12,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import re
 import shutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import get_args
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.process_collector import ProcessCollector
-from sqlalchemy import func, select
 
-from dqplatform.controlplane.operations.models import (
-    ABORTED,
-    FAILURE,
-    QUEUED,
-    RUNNING,
-    SUCCESS,
-    Operation,
-)
-from dqplatform.controlplane.operations.schemas import RequestedType
-from dqplatform.controlplane.platform.probes import ProbeResult, observe_probes
+from dqplatform.controlplane.platform.probes import ProbeResult
 from dqplatform.controlplane.platform.status import StatusService
 from dqplatform.messaging.schemas import HealthReply
 from dqplatform.settings import Settings
@@ -45,14 +33,10 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 MIB = 1024 * 1024
 
 COMPONENTS = ("database", "broker", "dataplane")
-OPERATION_TYPES = tuple(kind for kind in get_args(RequestedType) if kind != "sync")
-OPERATION_RESULTS = (QUEUED, RUNNING, SUCCESS, FAILURE, ABORTED)
+# Operations by (type, result), every pair the operations domain knows present (zeros
+# included, so rates and alerts need no absent()); handed over by the app.
+OperationCounts = dict[tuple[str, str], int]
 
-# The documented form of DataplaneStatus.thread_pool_state.
-POOL_STATE = re.compile(
-    r"(\d+) running operations \[[^\]]*\] with (\d+) queued requests"
-    r" and (\d+) provisioned channels"
-)
 
 # --- events ---------------------------------------------------------------------------------
 
@@ -76,24 +60,12 @@ if os.environ.get(MULTIPROC_ENV) is None:
     # The worker that answers is the only one whose process figures it could give.
     ProcessCollector(registry=EVENTS)
 
-# The StatusService names its checks _check_<component>.
-_CHECK_COMPONENTS = {
-    "_check_database": "database",
-    "_check_broker": "broker",
-    "_check_dataplane": "dataplane",
-    "_check_routes": "private_routes",
-}
 
-
-def _observe_probe(check_name: str, result: ProbeResult) -> None:
-    component = _CHECK_COMPONENTS.get(check_name, check_name.lstrip("_"))
+def observe_probe(component: str, result: ProbeResult) -> None:
+    """A StatusService's probe observer (the app hands it over when it builds the service)."""
     PROBE_SECONDS.labels(component, "ok" if result.ok else "failed").observe(
         result.latency_ms / 1000
     )
-
-
-# Process-wide like the metrics themselves: once per process, however many apps it builds.
-observe_probes(_observe_probe)
 
 
 def count_restart(requested_by: str, delivered: bool) -> None:
@@ -171,9 +143,9 @@ def dataplane_families(reply: HealthReply) -> list[Metric]:
             status.driver_free_memory_mb * MIB,
         ),
     ]
-    match = POOL_STATE.fullmatch(status.thread_pool_state)
-    if match:
-        running, queued, channels = (int(group) for group in match.groups())
+    if reply.pool is not None:
+        running = len(reply.pool.running)
+        queued, channels = reply.pool.queued_requests, reply.pool.provisioned_channels
         families += [
             _gauge("dqp_dataplane_pool_running", "Operations the dataplane runs now.", running),
             _gauge(
@@ -188,19 +160,16 @@ def dataplane_families(reply: HealthReply) -> list[Metric]:
     return families
 
 
-def operation_families(counts: dict[tuple[str, str], int]) -> list[Metric]:
+def operation_families(counts: OperationCounts) -> list[Metric]:
     by_result = GaugeMetricFamily(
         "dqp_operations",
         "Operations in the database by type and result (queued, running, success, failure, "
         "aborted).",
         labels=["type", "result"],
     )
-    # Every known pair is present, zeros included, so rates and alerts need no absent().
-    pairs = {(kind, result): 0 for kind in OPERATION_TYPES for result in OPERATION_RESULTS}
-    pairs.update(counts)
-    for (kind, result), count in sorted(pairs.items()):
+    for (kind, result), count in sorted(counts.items()):
         by_result.add_metric([kind, result], count)
-    queued = sum(count for (_, result), count in pairs.items() if result == QUEUED)
+    queued = sum(count for (_, result), count in counts.items() if result == "queued")
     return [
         by_result,
         _gauge(
@@ -211,26 +180,18 @@ def operation_families(counts: dict[tuple[str, str], int]) -> list[Metric]:
     ]
 
 
-def _count_operations(app: FastAPI) -> dict[tuple[str, str], int]:
-    query = select(Operation.type, Operation.result, func.count()).group_by(
-        Operation.type, Operation.result
-    )
-    with app.state.session_factory() as session:
-        return {(kind, result): int(count) for kind, result, count in session.execute(query)}
-
-
 class OperationCounter:
     """Counts operations for scrapes: one query in flight at a time, bounded by a deadline."""
 
-    def __init__(self, app: FastAPI, deadline: float):
-        self._app = app
+    def __init__(self, count: Callable[[], OperationCounts], deadline: float):
+        self._count = count
         self._deadline = deadline
-        self._inflight: asyncio.Future[dict[tuple[str, str], int]] | None = None
+        self._inflight: asyncio.Future[OperationCounts] | None = None
 
-    async def read(self) -> dict[tuple[str, str], int] | None:
+    async def read(self) -> OperationCounts | None:
         """The counts, or None (logged) when the database does not answer in time."""
         if self._inflight is None or self._inflight.done():
-            self._inflight = asyncio.ensure_future(asyncio.to_thread(_count_operations, self._app))
+            self._inflight = asyncio.ensure_future(asyncio.to_thread(self._count))
         try:
             async with asyncio.timeout(self._deadline):
                 # shield: a scrape that gives up leaves the query to the next one.
@@ -251,10 +212,8 @@ async def scrape(app: FastAPI) -> bytes:
     )
     if dataplane.ok and isinstance(dataplane.value, HealthReply):
         families += dataplane_families(dataplane.value)
-    if database.ok:
-        counter = getattr(app.state, "operation_counter", None)
-        if counter is None:
-            counter = app.state.operation_counter = OperationCounter(app, status.deadline)
+    counter: OperationCounter | None = getattr(app.state, "operation_counter", None)
+    if database.ok and counter is not None:
         counts = await counter.read()
         if counts is not None:
             families += operation_families(counts)

@@ -8,6 +8,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from dqplatform.controlplane.auth.dependencies import Authenticate
 from dqplatform.controlplane.auth.roles import Role
 from dqplatform.controlplane.platform.metrics import scrape
+from dqplatform.controlplane.state import request_state
 
 router = APIRouter(tags=["platform"])
 
@@ -33,6 +34,6 @@ async def get_metrics(request: Request) -> Response:
     Public by default, as scrapers usually carry no token; with DQP_METRICS_PUBLIC=false it
     requires the Member role like the rest of the API.
     """
-    if not request.app.state.settings.metrics_public:
+    if not request_state(request).settings.metrics_public:
         await _require_member(request)
     return Response(await scrape(request.app), media_type=CONTENT_TYPE_LATEST)

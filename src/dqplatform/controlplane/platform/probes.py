@@ -35,36 +35,13 @@ class ProbeResult:
     monotonic: float = field(default_factory=time.monotonic)
 
 
-# Told of every result run_probe produces, with the check's name: the metrics' latency
-# histograms. Kept to a list of plain calls so that a probe costs nothing more without them.
+# Told of every result a probe of this process produces, with its component's name (the
+# metrics' latency histograms): handed to the probes by whoever builds them.
 ProbeObserver = Callable[[str, ProbeResult], None]
-_observers: list[ProbeObserver] = []
-
-
-def observe_probes(observer: ProbeObserver) -> Callable[[], None]:
-    """Call `observer(check name, result)` after every probe; returns what undoes it."""
-    _observers.append(observer)
-
-    def undo() -> None:
-        if observer in _observers:
-            _observers.remove(observer)
-
-    return undo
 
 
 async def run_probe(check: Callable[[], Awaitable[Any]], deadline: float) -> ProbeResult:
     """Run `check` under `deadline` seconds; any failure becomes a result with a reason."""
-    result = await _run_timed(check, deadline)
-    for observer in _observers:
-        try:
-            observer(getattr(check, "__name__", "check"), result)
-        except Exception:
-            # Watching a probe must never change its outcome.
-            logger.exception("a probe observer failed")
-    return result
-
-
-async def _run_timed(check: Callable[[], Awaitable[Any]], deadline: float) -> ProbeResult:
     started = time.monotonic()
     checked_at = datetime.now(UTC)
     try:
@@ -185,8 +162,10 @@ class CoalescedProbe:
         deadline: float,
         max_age: float,
         shared: SharedResult | None = None,
+        observer: tuple[str, ProbeObserver] | None = None,
     ):
         self._check = check
+        self._observer = observer
         self._deadline = deadline
         self._max_age = max_age
         self._shared = shared
@@ -248,7 +227,15 @@ class CoalescedProbe:
 
     async def _probe(self) -> ProbeResult:
         self.runs += 1
-        return await run_probe(self._check, self._deadline)
+        result = await run_probe(self._check, self._deadline)
+        if self._observer is not None:
+            name, observe = self._observer
+            try:
+                observe(name, result)
+            except Exception:
+                # Watching a probe must never change its outcome.
+                logger.exception("a probe observer failed")
+        return result
 
     async def _shared_run(self, shared: SharedResult) -> ProbeResult:
         """Another process's fresh result, waiting for the probe it runs; else probe and share."""

@@ -13,7 +13,12 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 from dqplatform.controlplane.platform.dataplane_client import DataplaneClient
-from dqplatform.controlplane.platform.probes import CoalescedProbe, ProbeResult, SharedResult
+from dqplatform.controlplane.platform.probes import (
+    CoalescedProbe,
+    ProbeObserver,
+    ProbeResult,
+    SharedResult,
+)
 from dqplatform.messaging.schemas import (
     HealthReply,
     HealthRequest,
@@ -78,6 +83,7 @@ class StatusService:
         engine: Engine,
         client: DataplaneClient,
         route_lister: RouteLister | None = None,
+        on_probe: ProbeObserver | None = None,
     ):
         self._engine = engine
         self._client = client
@@ -89,21 +95,38 @@ class StatusService:
         # server's shared thread pool, and coalescing keeps at most one check in flight.
         self._executor = ThreadPoolExecutor(8, thread_name_prefix="dqp-probe")
         folder = settings.data_dir / "status"
+
+        def observed(component: str) -> tuple[str, ProbeObserver] | None:
+            return None if on_probe is None else (component, on_probe)
+
         self.database = CoalescedProbe(
-            self._check_database, self.deadline, max_age, _shared(folder, "database")
+            self._check_database,
+            self.deadline,
+            max_age,
+            _shared(folder, "database"),
+            observed("database"),
         )
         self.broker = CoalescedProbe(
-            self._check_broker, self.deadline, max_age, _shared(folder, "broker")
+            self._check_broker,
+            self.deadline,
+            max_age,
+            _shared(folder, "broker"),
+            observed("broker"),
         )
         self.dataplane = CoalescedProbe(
             self._check_dataplane,
             self.deadline,
             max_age,
             _shared(folder, "dataplane", _encode_reply, HealthReply.model_validate),
+            observed("dataplane"),
         )
         # A little over the deadline: _check_routes answers by itself just before it.
         self.routes = CoalescedProbe(
-            self._check_routes, self.deadline + 0.1, max_age, _shared(folder, "routes")
+            self._check_routes,
+            self.deadline + 0.1,
+            max_age,
+            _shared(folder, "routes"),
+            observed("private_routes"),
         )
         # Handed out again while the results are the same, so callers can reuse what they
         # derived from it (the encoded body of GET /api/status).

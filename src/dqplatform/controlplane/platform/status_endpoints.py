@@ -10,18 +10,20 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from dqplatform.controlplane.admin.models import RestartRequest
 from dqplatform.controlplane.auth.dependencies import BEARER_SECURITY, RequireManager, authorize
 from dqplatform.controlplane.auth.roles import Role
 from dqplatform.controlplane.platform.probes import ProbeResult
-from dqplatform.controlplane.platform.status import StatusService, StatusSnapshot
+from dqplatform.controlplane.platform.status import StatusSnapshot
 from dqplatform.controlplane.platform.status_schemas import (
     ComponentDetails,
     PlatformStatus,
     RestartRecord,
     StatusDetails,
 )
+from dqplatform.controlplane.state import AppStateDep, request_state
 from dqplatform.messaging.broker import safe_url
 
 logger = logging.getLogger(__name__)
@@ -57,8 +59,7 @@ def _encode(snapshot: StatusSnapshot) -> bytes:
 async def get_status(request: Request) -> Response:
     """Health of the database, the broker, the dataplane and the private routes."""
     authorize(request, Role.MEMBER)  # called, not declared: see authorize()
-    service: StatusService = request.app.state.status
-    snapshot = await service.snapshot()
+    snapshot = await request_state(request).status.snapshot()
     return Response(_encode(snapshot), media_type="application/json")
 
 
@@ -71,8 +72,8 @@ def _details(result: ProbeResult) -> ComponentDetails:
     )
 
 
-def _last_restart(request: Request) -> RestartRecord | None:
-    with request.app.state.session_factory() as session:
+def _last_restart(session_factory: sessionmaker[Session]) -> RestartRecord | None:
+    with session_factory() as session:
         row = session.scalars(
             select(RestartRequest).order_by(RestartRequest.requested_at.desc()).limit(1)
         ).first()
@@ -84,16 +85,15 @@ def _last_restart(request: Request) -> RestartRecord | None:
 
 
 @router.get("/details", response_model=StatusDetails, summary="Get platform status details")
-async def get_status_details(request: Request, _: RequireManager) -> StatusDetails:
+async def get_status_details(_: RequireManager, state: AppStateDep) -> StatusDetails:
     """Per component: state, latency, time of check and, when unhealthy, why."""
-    service: StatusService = request.app.state.status
-    settings = request.app.state.settings
+    service, settings = state.status, state.settings
     snapshot = await service.snapshot()
     last_restart = None
     if snapshot.database.ok:
         try:
             async with asyncio.timeout(service.deadline):
-                last_restart = await asyncio.to_thread(_last_restart, request)
+                last_restart = await asyncio.to_thread(_last_restart, state.session_factory)
         except Exception as exc:
             logger.warning("could not read the last restart: %s", type(exc).__name__)
     reply = snapshot.health_reply
@@ -103,7 +103,7 @@ async def get_status_details(request: Request, _: RequireManager) -> StatusDetai
         dataplane=_details(snapshot.dataplane),
         broker_url=safe_url(settings),
         broker_transport=settings.resolved_broker_url.split("://", 1)[0],
-        database_backend=request.app.state.engine.dialect.name,
+        database_backend=state.engine.dialect.name,
         dataplane_boot_id=reply.boot_id if reply else None,
         dataplane_pid=reply.pid if reply else None,
         dataplane_started_at=reply.started_at if reply else None,

@@ -5,16 +5,14 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Path, Response
 
 from dqplatform.controlplane.auth.dependencies import RequireMember
+from dqplatform.controlplane.db.session import SessionDep
 from dqplatform.controlplane.paging import MAX_ID
+from dqplatform.controlplane.state import SettingsDep, TokenRegistryDep
 from dqplatform.controlplane.tokens import service
-from dqplatform.controlplane.tokens.dependencies import (
-    CommittedSessionDep,
-    TokenRegistryDep,
-    on_commit,
-)
+from dqplatform.controlplane.tokens.dependencies import on_commit
 from dqplatform.controlplane.tokens.registry import TokenState
 from dqplatform.controlplane.tokens.schemas import TokenCreate, TokenCreated, TokenRead, TokenUpdate
 
@@ -28,7 +26,7 @@ TokenId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 @router.get("", response_model=list[TokenRead], summary="List your personal tokens")
-def list_user_tokens(session: CommittedSessionDep, user: RequireMember) -> list[TokenRead]:
+def list_user_tokens(session: SessionDep, user: RequireMember) -> list[TokenRead]:
     """Your tokens, oldest first, without their values."""
     return [TokenRead.model_validate(row) for row in service.list_tokens(session, user.user_id)]
 
@@ -42,15 +40,15 @@ def list_user_tokens(session: CommittedSessionDep, user: RequireMember) -> list[
 )
 def create_user_token(
     body: TokenCreate,
-    request: Request,
-    session: CommittedSessionDep,
+    settings: SettingsDep,
+    session: SessionDep,
     registry: TokenRegistryDep,
     user: RequireMember,
 ) -> TokenCreated:
     """Sign a new token for yourself. Its value is in this answer only: keep it safe."""
     issued = service.create_token(
         session,
-        secret=request.app.state.settings.signing_secret,
+        secret=settings.signing_secret,
         user_id=user.user_id,
         role=user.role,
         name=body.name,
@@ -71,7 +69,7 @@ def create_user_token(
 def update_user_token(
     token_id: TokenId,
     body: TokenUpdate,
-    session: CommittedSessionDep,
+    session: SessionDep,
     registry: TokenRegistryDep,
     user: RequireMember,
 ) -> TokenRead:
@@ -94,7 +92,7 @@ def update_user_token(
     "/{token_id}", status_code=204, summary="Delete a personal token", responses=_NOT_FOUND
 )
 def delete_user_token(
-    token_id: TokenId, session: CommittedSessionDep, registry: TokenRegistryDep, user: RequireMember
+    token_id: TokenId, session: SessionDep, registry: TokenRegistryDep, user: RequireMember
 ) -> Response:
     """Delete the token for good; it stops working at once."""
     row = service.require_token(session, user.user_id, token_id)

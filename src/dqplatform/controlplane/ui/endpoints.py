@@ -21,6 +21,7 @@ from dqplatform.controlplane.auth.throttle import TooManyAttempts
 from dqplatform.controlplane.auth.tokens import issue_session_token
 from dqplatform.controlplane.errors import NotAuthenticated
 from dqplatform.controlplane.platform.schemas import PlatformInfo
+from dqplatform.controlplane.state import request_state
 from dqplatform.controlplane.ui.pages import render
 from dqplatform.controlplane.ui.session import (
     LOGIN_PATH,
@@ -109,7 +110,7 @@ def login_submit(
         )
     try:
         # Only reads: a session of its own, so a database outage is answered on this page.
-        with request.app.state.session_factory() as session:
+        with request_state(request).session_factory() as session:
             user = sign_in(request, session, username, password)
     except TooManyAttempts as exc:
         return _login_page(
@@ -125,7 +126,7 @@ def login_submit(
             username=username,
             error="The platform's database is unavailable. Please try again shortly.",
         )
-    settings = request.app.state.settings
+    settings = request_state(request).settings
     token = issue_session_token(
         settings.signing_secret, user.id, user.role_enum, settings.jwt_ttl_seconds
     )
@@ -143,7 +144,7 @@ def logout(
     so another site cannot sign people out."""
     principal = browser_principal(request)
     if principal is not None:
-        secret = request.app.state.settings.signing_secret
+        secret = request_state(request).settings.signing_secret
         if not csrf_token_matches(secret, principal, csrf_token_field):
             raise CsrfRejected("missing or invalid csrf_token field")
         logger.info("%s signed out", principal.username)
@@ -154,7 +155,7 @@ def logout(
 
 def _page_context(request: Request, principal: Principal) -> dict[str, Any]:
     """What the header of a signed-in page shows, and the token its forms and scripts send."""
-    settings = request.app.state.settings
+    settings = request_state(request).settings
     return {
         "username": principal.username,
         "role": principal.role.value,
@@ -170,7 +171,7 @@ def status_page(request: Request) -> Response:
         return _redirect(LOGIN_PATH)
     if not principal.role.allows(Role.MANAGER):
         return _redirect(FORBIDDEN_PATH)
-    info = PlatformInfo.model_validate_json(request.app.state.platform_info_json)
+    info = PlatformInfo.model_validate_json(request_state(request).platform_info_json)
     return render(
         "status.html",
         info=info,

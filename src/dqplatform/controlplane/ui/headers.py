@@ -1,4 +1,5 @@
-"""Security headers on every response of the web pages (HTML, redirects, static files)."""
+"""Security headers of the platform's pages: on every response of the web pages (HTML,
+redirects, static files) and on the CLI authorize page."""
 
 from __future__ import annotations
 
@@ -7,27 +8,37 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # Scripts and styles come only from our own static files: no inline script can run, so an
 # injected <script> is inert; fetch() may only reach this origin.
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'none'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self'",
-        "connect-src 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-        "base-uri 'none'",
-    ]
-)
-
-SECURITY_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",
-    "Cross-Origin-Opener-Policy": "same-origin",
-    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+PAGE_POLICY: dict[str, str] = {
+    "default-src": "'none'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "img-src": "'self'",
+    "connect-src": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+    "base-uri": "'none'",
 }
+
+
+def content_security_policy(directives: dict[str, str]) -> str:
+    return "; ".join(f"{name} {value}" for name, value in directives.items())
+
+
+def security_headers(policy: str, referrer_policy: str = "same-origin") -> dict[str, str]:
+    """The headers every page the platform serves carries: the web pages (through the
+    middleware below) and the CLI authorize page, each with its own policy."""
+    return {
+        "Content-Security-Policy": policy,
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": referrer_policy,
+        "Cross-Origin-Opener-Policy": "same-origin",
+        "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+    }
+
+
+CONTENT_SECURITY_POLICY = content_security_policy(PAGE_POLICY)
+SECURITY_HEADERS = security_headers(CONTENT_SECURITY_POLICY)
 
 
 def is_ui_path(path: str) -> bool:

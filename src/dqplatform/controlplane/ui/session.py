@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 import time
 
 from fastapi import Request, Response
 
+from dqplatform.controlplane.auth import signing
 from dqplatform.controlplane.auth.authenticator import Principal
 from dqplatform.controlplane.auth.dependencies import SESSION_COOKIE, session_principal
 from dqplatform.controlplane.auth.tokens import InvalidToken
+from dqplatform.controlplane.state import request_state
 
 LOGIN_FORM_COOKIE = "dqp_login_form"
 LOGIN_PATH = "/ui/login"
@@ -54,20 +54,11 @@ def clear_session_cookie(request: Request, response: Response) -> None:
     )
 
 
-def _form_key(secret: str) -> bytes:
-    # A key of its own, so a form token is never valid as any other signature.
-    return hmac.new(secret.encode(), b"dqplatform ui sign-in form", hashlib.sha256).digest()
-
-
-def _sign(secret: str, nonce: str, issued: int) -> str:
-    mac = hmac.new(_form_key(secret), f"{issued}.{nonce}".encode(), hashlib.sha256).hexdigest()
-    return f"{issued}.{mac}"
-
-
 def new_login_form(request: Request) -> tuple[str, str]:
     """A fresh nonce for the browser's cookie and the form token bound to it."""
     nonce = secrets.token_urlsafe(24)
-    return nonce, _sign(request.app.state.settings.signing_secret, nonce, int(time.time()))
+    secret = request_state(request).settings.signing_secret
+    return nonce, signing.sign(secret, signing.UI_SIGN_IN_FORM, [nonce], int(time.time()))
 
 
 def set_login_form_cookie(request: Request, response: Response, nonce: str) -> None:
@@ -84,14 +75,16 @@ def set_login_form_cookie(request: Request, response: Response, nonce: str) -> N
 
 def login_form_is_valid(request: Request, form_token: str) -> bool:
     nonce = request.cookies.get(LOGIN_FORM_COOKIE)
-    issued_text, _, _ = form_token.partition(".")
-    if not nonce or not issued_text.isdigit() or len(issued_text) > 12:
+    if not nonce:
         return False
-    issued = int(issued_text)
-    if not 0 <= time.time() - issued <= LOGIN_FORM_TTL_SECONDS:
-        return False
-    expected = _sign(request.app.state.settings.signing_secret, nonce, issued)
-    return hmac.compare_digest(expected.encode(), form_token.encode())
+    return signing.verify(
+        request_state(request).settings.signing_secret,
+        signing.UI_SIGN_IN_FORM,
+        [nonce],
+        form_token,
+        ttl_seconds=LOGIN_FORM_TTL_SECONDS,
+        now=time.time(),
+    )
 
 
 def clear_login_form(response: Response) -> None:

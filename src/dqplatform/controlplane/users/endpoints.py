@@ -5,16 +5,16 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from sqlalchemy.orm import Session
 
 from dqplatform.controlplane.auth.dependencies import RequireAdmin, RequireMember
-from dqplatform.controlplane.auth.directory import UserDirectory
-from dqplatform.controlplane.paging import MAX_ID
-from dqplatform.controlplane.tokens.dependencies import CommittedSessionDep, on_commit
+from dqplatform.controlplane.db.session import SessionDep
+from dqplatform.controlplane.paging import DEFAULT_PAGE_SIZE, MAX_ID, PageNumber, PageSize, offset
+from dqplatform.controlplane.state import request_state
+from dqplatform.controlplane.tokens.dependencies import on_commit
 from dqplatform.controlplane.users import service
 from dqplatform.controlplane.users.schemas import (
-    MAX_PAGE_SIZE,
     UserCreate,
     UserPage,
     UserRead,
@@ -35,25 +35,24 @@ _LAST_ADMIN: Responses = {409: {"description": "The change would leave no Admin.
 def _refresh_directory(request: Request, session: Session) -> None:
     # Tokens are checked against the user directory: refresh it here as soon as the change
     # is committed rather than at its next periodic reload.
-    directory: UserDirectory = request.app.state.users
-    on_commit(session, directory.reload)
+    on_commit(session, request_state(request).users.reload)
 
 
 @router.get("/me", response_model=UserRead, summary="Get the signed-in user")
-def get_me(session: CommittedSessionDep, me: RequireMember) -> UserRead:
+def get_me(session: SessionDep, me: RequireMember) -> UserRead:
     """The user the token belongs to."""
     return UserRead.model_validate(service.require_user(session, me.user_id))
 
 
 @router.get("", response_model=UserPage, summary="List users")
 def list_users(
-    session: CommittedSessionDep,
+    session: SessionDep,
     _: RequireAdmin,
-    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-    size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
+    page: PageNumber = 1,
+    size: PageSize = DEFAULT_PAGE_SIZE,
 ) -> UserPage:
     """Users by id, one page at a time."""
-    rows = service.list_users(session, offset=(page - 1) * size, limit=size)
+    rows = service.list_users(session, offset=offset(page, size), limit=size)
     return UserPage(
         items=[UserRead.model_validate(row) for row in rows],
         total=service.count_users(session),
@@ -63,7 +62,7 @@ def list_users(
 
 
 @router.get("/{user_id}", response_model=UserRead, summary="Get a user", responses=_NOT_FOUND)
-def get_user(user_id: UserId, session: CommittedSessionDep, _: RequireAdmin) -> UserRead:
+def get_user(user_id: UserId, session: SessionDep, _: RequireAdmin) -> UserRead:
     return UserRead.model_validate(service.require_user(session, user_id))
 
 
@@ -75,7 +74,7 @@ def get_user(user_id: UserId, session: CommittedSessionDep, _: RequireAdmin) -> 
     responses={409: {"description": "The username is taken."}},
 )
 def create_user(
-    body: UserCreate, request: Request, session: CommittedSessionDep, admin: RequireAdmin
+    body: UserCreate, request: Request, session: SessionDep, admin: RequireAdmin
 ) -> UserRead:
     user = service.create_user(session, body.username, body.password.get_secret_value(), body.role)
     _refresh_directory(request, session)
@@ -93,7 +92,7 @@ def update_user(
     user_id: UserId,
     body: UserUpdate,
     request: Request,
-    session: CommittedSessionDep,
+    session: SessionDep,
     admin: RequireAdmin,
 ) -> UserRead:
     """Set the user's role; it applies to their existing tokens too."""
@@ -112,7 +111,7 @@ def update_user(
     responses={**_NOT_FOUND, **_LAST_ADMIN},
 )
 def delete_user(
-    user_id: UserId, request: Request, session: CommittedSessionDep, admin: RequireAdmin
+    user_id: UserId, request: Request, session: SessionDep, admin: RequireAdmin
 ) -> Response:
     """Delete the user and their personal tokens; their tokens stop working."""
     user = service.require_user(session, user_id)

@@ -7,8 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from dqplatform.controlplane.auth.roles import Role
-
-MAX_PAGE_SIZE = 100
+from dqplatform.controlplane.paging import Page
 
 
 class UserRead(BaseModel):
@@ -34,8 +33,5 @@ class UserUpdate(BaseModel):
     role: Role
 
 
-class UserPage(BaseModel):
-    items: list[UserRead]
-    total: int
-    page: int
-    size: int
+class UserPage(Page[UserRead]):
+    pass

@@ -12,7 +12,7 @@ from dqplatform.dataplane.operations.context import OperationContext, OperationF
 from dqplatform.dataplane.operations.errors import spark_errors
 from dqplatform.dataplane.operations.files import FileContainer, find_files, read_file
 from dqplatform.dataplane.operations.jdbc import JdbcSource
-from dqplatform.messaging.operations import ContainerInfo, FieldInfo
+from dqplatform.messaging.operations import ContainerInfo, FieldInfo, ReferenceSpec
 
 # Fixed, so that the same unchanged data gives the same sample on every run.
 SAMPLE_SEED = 42
@@ -35,7 +35,8 @@ def find_containers(ctx: OperationContext) -> list[Container]:
     """Every container of the datastore, with its estimated size."""
     spec = ctx.request.datastore
     if spec.kind == "files":
-        return [Container(f.name, "file", f.size_bytes, f) for f in find_files(spec)]
+        roots = ctx.engine.settings.resolved_files_roots  # the dataplane's own setting
+        return [Container(f.name, "file", f.size_bytes, f) for f in find_files(spec, roots)]
     source = jdbc_source(ctx)
     where = f"{spec.connection_type} database at {spec.host}:{spec.port or 'default port'}"
     with spark_errors(ctx, f"listing the tables of the {where}"):
@@ -99,7 +100,7 @@ def open_container(
     with spark_errors(ctx, f"reading {container.type} {container.name!r}"):
         session = ctx.engine.session
         if container.file is not None:
-            df = read_file(session, container.file)
+            df = read_file(session, container.file, ctx.engine.settings.resolved_files_roots)
             if fraction is not None:
                 df = df.sample(withReplacement=False, fraction=fraction, seed=SAMPLE_SEED)
             return df
@@ -121,3 +122,24 @@ def read_container(ctx: OperationContext, container: Container | str) -> tuple[D
         container = matches[0]
     fraction = sample_fraction(container, ctx.max_dataframe_size_mb)
     return open_container(ctx, container, fraction), fraction is not None
+
+
+def open_reference(ctx: OperationContext, reference: ReferenceSpec) -> DataFrame:
+    """The whole of a cross-container rule's second container, read through its own
+    datastore (which may be another database, or files, than the scanned one). Never
+    sampled: a sample of the reference would make records "missing" from it."""
+    spec = reference.datastore
+    where = f"reference container {reference.container!r}"
+    with spark_errors(ctx, f"reading {where}"):
+        session = ctx.engine.session
+        if spec.kind == "files":
+            # Confined to the same folders as the scanned datastore's files.
+            roots = ctx.engine.settings.resolved_files_roots
+            files = [f for f in find_files(spec, roots) if f.name == reference.container]
+            if not files:
+                raise OperationFailed(
+                    f"the reference datastore has no container {reference.container!r}"
+                )
+            return read_file(session, files[0], roots)
+        source = JdbcSource.from_spec(spec, jdbc_jars(ctx.engine.settings))
+        return source.read_table(session, source.table(reference.container), False)

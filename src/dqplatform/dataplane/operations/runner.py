@@ -33,6 +33,7 @@ from dqplatform.messaging.operations import (
     operations_queue,
 )
 from dqplatform.messaging.publisher import Publisher
+from dqplatform.request_ids import bound_request_id
 from dqplatform.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -241,6 +242,11 @@ class OperationRunner:
             logger.warning("op-%d: interruption not reported: %s", request.operation_id, exc)
 
     def _execute(self, request: RunOperation, cancel: CancelToken) -> None:
+        # The log lines of the whole run name the API request that started it.
+        with bound_request_id(request.request_id):
+            self._execute_bound(request, cancel)
+
+    def _execute_bound(self, request: RunOperation, cancel: CancelToken) -> None:
         key = operation_key(request.operation_id)
         context = OperationContext(
             request=request,

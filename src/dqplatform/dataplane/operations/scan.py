@@ -1,146 +1,160 @@
-"""The scan operation: each check judged on its container, an anomaly for each failure."""
+"""The scan operation: every check judged on its container, an anomaly for each failure.
+
+Per container: its per-record checks and aggregate shape checks are judged in ONE
+aggregation over its rows, and one more pass picks the sample rows of the failing ones
+(passes.py); rules that need work of their own (a join with a reference, a group-by by
+interval) and the schema rules follow.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
 
 from pyspark import StorageLevel
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from dqplatform.dataplane.operations.checks import (
-    CheckNotEvaluable,
-    RowRule,
-    Rule,
-    UniqueRule,
-    rule_for,
-)
-from dqplatform.dataplane.operations.context import OperationContext
+from dqplatform.dataplane.operations.check_errors import isolated
+from dqplatform.dataplane.operations.checks import rule_for
+from dqplatform.dataplane.operations.context import OperationContext, OperationFailed
 from dqplatform.dataplane.operations.errors import spark_errors
-from dqplatform.dataplane.operations.readers import Container, read_container, selected_containers
-from dqplatform.dataplane.operations.scope import operation_scope
-from dqplatform.dataplane.operations.values import row_dict
-from dqplatform.messaging.operations import (
-    SAMPLE_ROWS_PER_ANOMALY,
-    AnomalyFinding,
-    CheckSpec,
-    ScanResult,
+from dqplatform.dataplane.operations.passes import Judged, one_pass, samples
+from dqplatform.dataplane.operations.readers import (
+    Container,
+    open_reference,
+    read_container,
+    selected_containers,
 )
-
-_RECORDS = "__dqp_records"
-_KEY = "__dqp_key"
-
-
-def _records(count: int) -> str:
-    return "1 record has" if count == 1 else f"{count} records have"
-
-
-def not_evaluable(check: CheckSpec, reason: str) -> AnomalyFinding:
-    """A check that could not be judged is reported as failed, never silently skipped."""
-    return AnomalyFinding(
-        check_id=check.id,
-        container=check.container,
-        field=check.field,
-        rule=check.rule,
-        failed_records=0,
-        sample_rows=[],
-        message=f"check {check.id} could not be evaluated: {reason}",
-    )
-
-
-def _finding(
-    check: CheckSpec,
-    failed: int,
-    what: str,
-    samples: list[dict[str, Any]],
-    sample_of: int | None,
-) -> AnomalyFinding:
-    """`what` says what the failed records have: "12 records have null values"."""
-    message = f"{what} in field {check.field}"
-    if sample_of is not None:
-        message += f" (in a sample of {sample_of} records)"
-    return AnomalyFinding(
-        check_id=check.id,
-        container=check.container,
-        field=check.field,
-        rule=check.rule,
-        failed_records=failed,
-        sample_rows=samples,
-        message=message,
-    )
+from dqplatform.dataplane.operations.rules.base import (
+    AggregateRule,
+    CheckNotEvaluable,
+    FixedRule,
+    PassRule,
+    RecordRule,
+    RuleInput,
+    Verdict,
+    never_null,
+    typed_properties,
+)
+from dqplatform.dataplane.operations.rules.record import boolean_expression
+from dqplatform.dataplane.operations.scan_results import (
+    ScanResults,
+    counted_verdict,
+    record_message,
+)
+from dqplatform.dataplane.operations.scope import operation_scope
+from dqplatform.messaging.operations import CheckSpec, ScanResult
+from dqplatform.messaging.rule_properties import PropertiesError
+from dqplatform.messaging.rules import CONTRACTS
 
 
-def _samples(df: DataFrame) -> list[dict[str, Any]]:
-    return [row_dict(row) for row in df.limit(SAMPLE_ROWS_PER_ANOMALY).collect()]
+def _prepare(
+    ctx: OperationContext, df: DataFrame, checks: list[CheckSpec], results: ScanResults
+) -> list[Judged]:
+    prepared = []
+    for index, check in enumerate(checks):
 
+        def build(check: CheckSpec = check, index: int = index) -> Judged:
+            contract = CONTRACTS[check.rule]
+            try:
+                properties = typed_properties(check)
+            except PropertiesError as exc:
+                raise CheckNotEvaluable(str(exc)) from None
+            judged: Column = F.lit(True)
+            if check.filter and contract.filterable:
+                judged = never_null(boolean_expression(df, check.filter, "the filter"))
+            reference = None
+            if contract.cross_container and check.reference is not None:
+                try:
+                    reference = open_reference(ctx, check.reference)
+                except OperationFailed as exc:
+                    # The reference's fault, not the scanned container's: this check alone.
+                    raise CheckNotEvaluable(str(exc)) from None
+            alias = f"__dqp_c{index}"
+            rule = rule_for(RuleInput(check, properties, df, judged, alias, reference))
+            return Judged(check, rule, judged, alias)
 
-def _judge_unique(df: DataFrame, rule: UniqueRule, sample_of: int | None) -> AnomalyFinding | None:
-    # As SQL's UNIQUE: nulls are no values, so several nulls are no duplicate.
-    repeated = (
-        df.select(rule.key.alias(_KEY))
-        .where(F.col(_KEY).isNotNull())
-        .groupBy(_KEY)
-        .count()
-        .where(F.col("count") > 1)
-    )
-    totals = repeated.agg(F.sum("count").alias("rows"), F.count(F.lit(1)).alias("values")).first()
-    assert totals is not None  # an aggregation without grouping has one row
-    if not totals["rows"]:
-        return None
-    rows, values = int(totals["rows"]), int(totals["values"])
-    failing = df.join(repeated.select(_KEY), rule.key == F.col(_KEY), "left_semi")
-    shared = "1 duplicated value" if values == 1 else f"{values} duplicated values"
-    what = f"{rows} records share {shared}"
-    return _finding(rule.check, rows, what, _samples(failing), sample_of)
+        outcome = isolated(ctx, build)
+        if isinstance(outcome, str):
+            results.not_evaluable(check, outcome)
+        else:
+            prepared.append(outcome)
+    return prepared
 
 
 def _judge_container(
-    ctx: OperationContext, container: Container, checks: list[CheckSpec]
-) -> tuple[list[AnomalyFinding], int]:
-    """The findings of `checks` on `container`, and the records read."""
+    ctx: OperationContext, container: Container, checks: list[CheckSpec], results: ScanResults
+) -> int:
+    """Judge `checks` on `container`; the records read."""
     df, sampled = read_container(ctx, container)
-    findings: list[AnomalyFinding] = []
-    rules: list[Rule] = []
-    for check in checks:
-        try:
-            rules.append(rule_for(ctx.engine.session, check, df))
-        except CheckNotEvaluable as exc:
-            findings.append(not_evaluable(check, str(exc)))
-    # Several passes read the data (the counts, each unique check, each failure's samples):
-    # kept, they all see the same rows. The size limit bounds what is kept, on disk if need be.
-    df = df.persist(StorageLevel.MEMORY_AND_DISK)
+    # A database table is read again by every pass (the one aggregation, the samples, the
+    # joins): kept, it is queried once and every pass sees the same rows; the size limit
+    # bounds what is kept, on disk if need be. Files are not kept: building the cache costs
+    # about three reads of a Parquet table (bench/bench_scan.py), reading it again less.
+    keep = container.file is None
+    if keep:
+        df = df.persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        row_rules = [rule for rule in rules if isinstance(rule, RowRule)]
-        failed_counts = [
-            F.count(F.when(rule.failing, 1)).alias(f"failed_{index}")
-            for index, rule in enumerate(row_rules)
-        ]
-        # Every row-by-row check is counted in this one pass.
-        counts = df.agg(F.count(F.lit(1)).alias(_RECORDS), *failed_counts).first()
-        assert counts is not None  # an aggregation without grouping has one row
-        records = int(counts[_RECORDS])
+        items = _prepare(ctx, df, checks, results)
+        in_pass = [i for i in items if isinstance(i.rule, RecordRule | AggregateRule)]
+        records, row, in_pass = one_pass(ctx, df, in_pass, results)
         sample_of = records if sampled else None
-        for index, rule in enumerate(row_rules):
+        failing: list[tuple[Judged, int, int]] = []
+        for item in in_pass:
+            assert row is not None
+            if isinstance(item.rule, AggregateRule):
+                verdict = isolated(ctx, lambda item=item: item.rule.judge(row))  # type: ignore[union-attr, misc]
+                if isinstance(verdict, str):
+                    results.not_evaluable(item.check, verdict)
+                else:
+                    results.add(item.check, verdict, sample_of)
+                continue
+            judged, failed = int(row[f"{item.alias}_judged"]), int(row[f"{item.alias}_failed"])
+            if counted_verdict(item.check, judged, failed, "").passed:
+                results.add(item.check, Verdict(True, judged, failed, ""), sample_of)
+            else:
+                failing.append((item, judged, failed))
+        ctx.cancel.raise_if_cancelled()
+        picked = isolated(ctx, lambda: samples(df, [(item, f) for item, _, f in failing]))
+        for item, judged, failed in failing:
+            assert isinstance(item.rule, RecordRule)
+            message = record_message(item.check, judged, failed, item.rule.describe)
+            rows = picked.get(item.alias, []) if isinstance(picked, dict) else []
+            results.add(
+                item.check, counted_verdict(item.check, judged, failed, message, rows), sample_of
+            )
+        for item in items:
             ctx.cancel.raise_if_cancelled()
-            failed = int(counts[f"failed_{index}"])
-            if failed:
-                samples = _samples(df.where(rule.failing))
-                what = f"{_records(failed)} {rule.describe}"
-                findings.append(_finding(rule.check, failed, what, samples, sample_of))
-        for unique in (rule for rule in rules if isinstance(rule, UniqueRule)):
-            ctx.cancel.raise_if_cancelled()
-            finding = _judge_unique(df, unique, sample_of)
-            if finding is not None:
-                findings.append(finding)
+            if isinstance(item.rule, FixedRule):
+                results.add(item.check, item.rule.verdict, None)
+            elif isinstance(item.rule, PassRule):
+                _judge_alone(ctx, df, item, results, sample_of)
     finally:
-        df.unpersist()
-    return findings, records
+        if keep:
+            df.unpersist()
+    return records
+
+
+def _judge_alone(
+    ctx: OperationContext, df: DataFrame, item: Judged, results: ScanResults, sample_of: int | None
+) -> None:
+    assert isinstance(item.rule, PassRule)
+    run = item.rule.run
+    verdict = isolated(ctx, lambda: run(df.where(item.judged)))
+    if isinstance(verdict, str):
+        results.not_evaluable(item.check, verdict)
+        return
+    if CONTRACTS[item.check.rule].anomaly_type == "record":
+        # existsIn, notExistsIn, dataDiff: their failed records count as any per-record rule's.
+        verdict = counted_verdict(
+            item.check, verdict.records, verdict.failed, verdict.message, verdict.samples
+        )
+    results.add(item.check, verdict, sample_of)
 
 
 def run_scan(ctx: OperationContext) -> ScanResult:
     request = ctx.request
-    findings: list[AnomalyFinding] = []
+    results = ScanResults()
     with operation_scope(ctx):
         containers = selected_containers(ctx)
         wanted = None if request.container_names is None else set(request.container_names)
@@ -151,15 +165,17 @@ def run_scan(ctx: OperationContext) -> ScanResult:
         present = {container.name for container in containers}
         for name in by_container.keys() - present:
             for check in by_container[name]:
-                findings.append(not_evaluable(check, f"the datastore has no container {name!r}"))
+                results.not_evaluable(check, f"the datastore has no container {name!r}")
         to_scan = [container for container in containers if container.name in by_container]
         ctx.update(total_containers=len(to_scan))
         for done, container in enumerate(to_scan, start=1):
             ctx.cancel.raise_if_cancelled()
             with spark_errors(ctx, f"scanning {container.type} {container.name!r}"):
-                found, records = _judge_container(ctx, container, by_container[container.name])
-            findings += found
+                records = _judge_container(ctx, container, by_container[container.name], results)
             ctx.update(containers_analyzed=done, add_records=records)
     order = {check.id: index for index, check in enumerate(request.checks)}
-    findings.sort(key=lambda finding: order.get(finding.check_id, len(order)))
-    return ScanResult(checks_evaluated=len(checks), anomalies=findings)
+    results.findings.sort(key=lambda finding: order.get(finding.check_id, len(order)))
+    results.outcomes.sort(key=lambda outcome: order.get(outcome.check_id, len(order)))
+    return ScanResult(
+        checks_evaluated=len(checks), anomalies=results.findings, outcomes=results.outcomes
+    )

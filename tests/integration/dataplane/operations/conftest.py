@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import count
+from typing import Literal
 
 import pytest
 
@@ -27,8 +28,11 @@ _ids = count(1)
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkEngine]:
     settings = Settings(
         data_dir=tmp_path_factory.mktemp("spark"),
+        files_roots=(tmp_path_factory.getbasetemp(),),  # the tests' files are in tmp folders
         spark_master="local[2]",
         spark_driver_memory="512m",
+        # The tests' tables are small: 200 shuffle partitions would cost more than the data.
+        spark_conf="spark.sql.shuffle.partitions=4",
     )
     spark = SparkEngine(settings)
     spark.start()
@@ -50,7 +54,7 @@ class Reports:
 
 def make_context(
     engine: SparkEngine,
-    operation: OperationType,
+    operation: OperationType | Literal["catalog", "profile", "scan"],
     datastore: DatastoreSpec,
     *,
     container_names: list[str] | None = None,
@@ -61,7 +65,7 @@ def make_context(
     request = RunOperation(
         operation_id=operation_id,
         attempt=1,
-        type=operation,
+        type=OperationType(operation),
         datastore=datastore,
         container_names=container_names,
         checks=checks or [],

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from dqplatform.messaging.operations import CheckSpec
+from dqplatform.messaging.rules import RuleType
 
 CUSTOMER_COLUMNS = ("id", "email", "code", "age", "score", "status", "signup")
 ORDER_COLUMNS = ("id", "customer_id", "amount")
@@ -94,44 +95,56 @@ def senior_customers(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def checks(customers_name: str, orders_name: str) -> list[CheckSpec]:
     c, o = customers_name, orders_name
     return [
-        CheckSpec(id=1, container=c, field="email", rule="not_null"),
-        CheckSpec(id=2, container=c, field="code", rule="unique"),
-        CheckSpec(id=3, container=c, field="age", rule="between", params={"min": 18, "max": 99}),
+        CheckSpec(id=1, container=c, fields=["email"], rule=RuleType.NOT_NULL),
+        CheckSpec(id=2, container=c, fields=["code"], rule=RuleType.UNIQUE),
+        CheckSpec(
+            id=3,
+            container=c,
+            fields=["age"],
+            rule=RuleType.BETWEEN,
+            properties={"min": 18, "max": 99},
+        ),
         CheckSpec(
             id=4,
             container=c,
-            field="email",
-            rule="matches_pattern",
-            params={"pattern": EMAIL_PATTERN},
+            fields=["email"],
+            rule=RuleType.MATCHES_PATTERN,
+            properties={"pattern": EMAIL_PATTERN},
         ),
         CheckSpec(
             id=5,
             container=c,
-            field="status",
-            rule="expected_values",
-            params={"values": list(STATUSES)},
+            fields=["status"],
+            rule=RuleType.EXPECTED_VALUES,
+            properties={"list": list(STATUSES)},
         ),
         # These pass on the generated data.
-        CheckSpec(id=6, container=c, field="id", rule="not_null"),
-        CheckSpec(id=7, container=c, field="id", rule="unique"),
-        CheckSpec(id=8, container=c, field="score", rule="between", params={"min": 0, "max": 1000}),
+        CheckSpec(id=6, container=c, fields=["id"], rule=RuleType.NOT_NULL),
+        CheckSpec(id=7, container=c, fields=["id"], rule=RuleType.UNIQUE),
+        CheckSpec(
+            id=8,
+            container=c,
+            fields=["score"],
+            rule=RuleType.BETWEEN,
+            properties={"min": 0, "max": 1000},
+        ),
         CheckSpec(
             id=9,
             container=c,
-            field="code",
-            rule="matches_pattern",
-            params={"pattern": r"^(C\d{5}|DUP-\d)$"},
+            fields=["code"],
+            rule=RuleType.MATCHES_PATTERN,
+            properties={"pattern": r"^(C\d{5}|DUP-\d)$"},
         ),
         CheckSpec(
             id=10,
             container=o,
-            field="amount",
-            rule="between",
-            params={"min": "1.00", "max": 5000},
+            fields=["amount"],
+            rule=RuleType.BETWEEN,
+            properties={"min": "1.00", "max": 5000},
         ),
-        CheckSpec(id=11, container=o, field="id", rule="unique"),
+        CheckSpec(id=11, container=o, fields=["id"], rule=RuleType.UNIQUE),
         # A field the container does not have: reported, not skipped.
-        CheckSpec(id=12, container=c, field="phone", rule="not_null"),
+        CheckSpec(id=12, container=c, fields=["phone"], rule=RuleType.NOT_NULL),
     ]
 
 
@@ -143,20 +156,24 @@ class Expected:
 
 
 EXPECTED_ANOMALIES = {
-    1: Expected(3, frozenset(NULL_EMAILS), "3 records have null values in field email"),
-    2: Expected(5, frozenset(DUPLICATE_CODES), "5 records share 2 duplicated values in field code"),
+    1: Expected(3, frozenset(NULL_EMAILS), f"email: 3 of {CUSTOMERS} records have a null value"),
+    2: Expected(
+        5,
+        frozenset(DUPLICATE_CODES),
+        f"code: 5 of {CUSTOMERS} records share their value of code with another record",
+    ),
     3: Expected(
-        2, frozenset(BAD_AGES), "2 records have values outside the range 18 to 99 in field age"
+        2, frozenset(BAD_AGES), f"age: 2 of {CUSTOMERS} records have a value outside [18, 99]"
     ),
     4: Expected(
         2,
         frozenset(BAD_EMAILS),
-        f"2 records have values not matching the pattern {EMAIL_PATTERN!r} in field email",
+        f"email: 2 of {CUSTOMERS} records do not match the pattern {EMAIL_PATTERN!r}",
     ),
     5: Expected(
         2,
         frozenset(BAD_STATUSES),
-        "2 records have values not among the 3 expected values in field status",
+        f"status: 2 of {CUSTOMERS} records have a value not among the 3 expected values",
     ),
 }
 NOT_EVALUABLE = {12: "check 12 could not be evaluated: field 'phone' does not exist in"}

@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -22,10 +23,13 @@ from dqplatform.dataplane.operations.readers import read_container
 from dqplatform.dataplane.pool import OperationCancelled
 from dqplatform.messaging.operations import (
     CatalogResult,
+    CheckSpec,
     DatastoreSpec,
     ProfileResult,
+    ReferenceSpec,
     ScanResult,
 )
+from dqplatform.messaging.rules import RuleType
 from tests.integration.dataplane.operations import dataset
 from tests.integration.dataplane.operations.checking import (
     assert_planted_anomalies,
@@ -233,6 +237,58 @@ def test_scan_finds_the_planted_anomalies_and_no_others(engine: SparkEngine, sto
     assert isinstance(result, ScanResult)
     assert_planted_anomalies(result, "customers", checks_evaluated=len(checks))
     assert ctx.progress.records_processed == dataset.CUSTOMERS + dataset.ORDERS
+
+
+def test_cross_container_rules_read_the_reference_through_its_own_datastore(
+    engine: SparkEngine, store: Store, tmp_path: Path
+) -> None:
+    """Orders in the database judged against customers in the same database, and against
+    customers in a Parquet file of another (files) datastore; counts computed in Python."""
+    customers, orders = dataset.customers(), dataset.orders()
+    few = [row for row in customers if row["id"] <= 100]
+    engine.session.createDataFrame(few).write.parquet(str(tmp_path / "few.parquet"))
+    in_db = ReferenceSpec(datastore=store.datastore, container="customers")
+    in_files = ReferenceSpec(
+        datastore=DatastoreSpec(kind="files", path=str(tmp_path)), container="few.parquet"
+    )
+    props = {"field_name": "id", "ref_container_id": 1}
+    checks = [
+        CheckSpec(
+            id=1,
+            container="orders",
+            rule=RuleType.EXISTS_IN,
+            fields=["customer_id"],
+            properties=props,
+            reference=in_db,
+        ),
+        CheckSpec(
+            id=2,
+            container="orders",
+            rule=RuleType.NOT_EXISTS_IN,
+            fields=["id"],
+            properties=props,
+            reference=in_db,
+        ),
+        CheckSpec(
+            id=3,
+            container="orders",
+            rule=RuleType.EXISTS_IN,
+            fields=["customer_id"],
+            properties=props,
+            reference=in_files,
+        ),
+    ]
+    ctx, _ = make_context(engine, "scan", store.datastore, checks=checks)
+    result = run_operation(ctx)
+    assert isinstance(result, ScanResult)
+    outcomes = {o.check_id: o for o in result.outcomes}
+    ids = {row["id"] for row in customers}
+    few_ids = {row["id"] for row in few}
+    assert outcomes[1].error is None and outcomes[1].passed  # every customer_id is a customer
+    assert outcomes[2].failed_records == sum(1 for o in orders if o["id"] in ids)
+    assert outcomes[3].failed_records == sum(1 for o in orders if o["customer_id"] not in few_ids)
+    assert outcomes[3].failed_records > 0 and not outcomes[3].passed
+    assert all(o.records == dataset.ORDERS for o in outcomes.values())
 
 
 def test_named_containers_only_and_an_unknown_name_fails(engine: SparkEngine, store: Store) -> None:

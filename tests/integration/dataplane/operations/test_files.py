@@ -7,7 +7,7 @@ import shutil
 import time
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from pyspark.sql.types import (
@@ -111,7 +111,7 @@ def folder(engine: SparkEngine, tmp_path_factory: pytest.TempPathFactory) -> Pat
     return root
 
 
-def files(folder: Path, file_format: str | None = None) -> DatastoreSpec:
+def files(folder: Path, file_format: Literal["csv", "parquet"] | None = None) -> DatastoreSpec:
     return DatastoreSpec(kind="files", path=str(folder), file_format=file_format)
 
 
@@ -149,7 +149,7 @@ def test_catalog_lists_exactly_the_data_files(engine: SparkEngine, folder: Path)
 
 @pytest.mark.parametrize("file_format", ["csv", "parquet"])
 def test_profile_figures_match_values_computed_in_python(
-    engine: SparkEngine, folder: Path, file_format: str
+    engine: SparkEngine, folder: Path, file_format: Literal["csv", "parquet"]
 ) -> None:
     ctx, reports = make_context(engine, "profile", files(folder, file_format))
     result = run_operation(ctx)
@@ -209,25 +209,26 @@ def test_a_check_on_a_missing_container_or_with_unusable_params_is_reported(
     engine: SparkEngine, folder: Path
 ) -> None:
     from dqplatform.messaging.operations import CheckSpec
+    from dqplatform.messaging.rules import RuleType
 
     checks = [
-        CheckSpec(id=1, container="gone.csv", field="id", rule="not_null"),
+        CheckSpec(id=1, container="gone.csv", fields=["id"], rule=RuleType.NOT_NULL),
         CheckSpec(
             id=2,
             container="orders.csv",
-            field="id",
-            rule="matches_pattern",
-            params={"pattern": "("},
+            fields=["id"],
+            rule=RuleType.MATCHES_PATTERN,
+            properties={"pattern": "("},
         ),
-        CheckSpec(id=3, container="orders.csv", field="id", rule="between", params={}),
+        CheckSpec(id=3, container="orders.csv", fields=["id"], rule=RuleType.BETWEEN),
         CheckSpec(
             id=4,
             container="orders.csv",
-            field="amount",
-            rule="expected_values",
-            params={"values": ["abc"]},
+            fields=["amount"],
+            rule=RuleType.EXPECTED_VALUES,
+            properties={"list": ["abc"]},
         ),
-        CheckSpec(id=5, container="orders.csv", field="id", rule="unique"),
+        CheckSpec(id=5, container="orders.csv", fields=["id"], rule=RuleType.UNIQUE),
     ]
     ctx, _ = make_context(engine, "scan", files(folder, "csv"), checks=checks)
     result = run_operation(ctx)
@@ -239,9 +240,14 @@ def test_a_check_on_a_missing_container_or_with_unusable_params_is_reported(
         "check 1 could not be evaluated: the datastore has no container 'gone.csv'"
     )
     assert "not a valid Java regular expression" in messages[2]
-    assert "needs params min, max or both" in messages[3]
+    assert "properties for between: min: Field required" in messages[3]
     assert "'abc' is not a number" in messages[4]
     assert all(finding.failed_records == 0 for finding in result.anomalies)
+    assert all(finding.type == "shape" for finding in result.anomalies)
+    outcomes = {outcome.check_id: outcome for outcome in result.outcomes}
+    assert set(outcomes) == {1, 2, 3, 4, 5}
+    assert all(outcomes[i].error for i in (1, 2, 3, 4))
+    assert outcomes[5].passed and outcomes[5].error is None
 
 
 def test_an_unknown_container_name_fails_the_operation(engine: SparkEngine, folder: Path) -> None:
