@@ -143,29 +143,33 @@ def _canonical(rule: str) -> str | None:
         return None
 
 
+def _store_new(
+    session: Session, row: QualityCheck, body: _CheckWrite, judged: Judged
+) -> QualityCheck:
+    """A new check or template, placed by the caller: Active, with what the body gives."""
+    now = utcnow()
+    row.status = CheckStatus.ACTIVE.value
+    row.tags, row.additional_metadata, row.extra = [], {}, {}
+    row.created_at = row.updated_at = now
+    _apply_common(row, body, judged)
+    session.add(row)
+    session.flush()
+    return row
+
+
 def create_check(session: Session, body: CheckCreate) -> QualityCheck:
     container = _container(session, body.container_id)
     template = require_template(session, body.template_id) if body.template_id is not None else None
     definition = _definition(body, template)
     judged = _judged(session, definition, container, False)
-    now = utcnow()
     row = QualityCheck(
         datastore_id=container.datastore_id,
         container=container.name,
-        status=CheckStatus.ACTIVE.value,
         is_template=False,
         template_id=template.id if template is not None else None,
         template_locked=template.template_locked if template is not None else False,
-        tags=[],
-        additional_metadata={},
-        extra={},
-        created_at=now,
-        updated_at=now,
     )
-    _apply_common(row, body, judged)
-    session.add(row)
-    session.flush()
-    return row
+    return _store_new(session, row, body, judged)
 
 
 def require_template(session: Session, template_id: int) -> QualityCheck:
@@ -187,23 +191,10 @@ def create_template(session: Session, body: TemplateCreate) -> QualityCheck:
         properties=dict(body.properties or {}),
     )
     judged = _judged(session, definition, None, True)
-    now = utcnow()
     row = QualityCheck(
-        datastore_id=None,
-        container=None,
-        status=CheckStatus.ACTIVE.value,
-        is_template=True,
-        template_locked=body.template_locked,
-        tags=[],
-        additional_metadata={},
-        extra={},
-        created_at=now,
-        updated_at=now,
+        datastore_id=None, container=None, is_template=True, template_locked=body.template_locked
     )
-    _apply_common(row, body, judged)
-    session.add(row)
-    session.flush()
-    return row
+    return _store_new(session, row, body, judged)
 
 
 def update_check(session: Session, row: QualityCheck, body: CheckUpdate) -> QualityCheck:
